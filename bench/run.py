@@ -1,0 +1,392 @@
+"""`make bench`: every figure measured side by side with its baseline in one run.
+
+Prints a table and writes bench/report.json:
+
+    {"machine": {...}, "commit": "...", "figures": [{"name", "unit", "ours", "baseline", "ratio",
+      "target", "better": "lower"|"higher", "meets": true|false|null}]}
+
+ratio = ours / baseline. `meets` is null for figures the issue gives no target. Sizes are
+parameters; the defaults finish in a few minutes on 2 cores. Nothing here is a test: a slow
+machine changes the numbers, not the build.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from bench.event_latency import percentile
+from tests.support.plans import plan
+from tests.support.stack import ROOT, Stack, start_stack
+
+PASSWORD = "tulip orbit lantern 7"
+REPORT = Path(__file__).with_name("report.json")
+
+
+@dataclass
+class Figure:
+    name: str
+    unit: str
+    ours: float
+    baseline: float
+    target: float | None
+    better: str
+    ratio: float = 0.0
+    meets: bool | None = None
+
+    def __post_init__(self) -> None:
+        self.ratio = round(self.ours / self.baseline, 3) if self.baseline else float("inf")
+        if self.target is not None:
+            self.meets = self.ratio <= self.target if self.better == "lower" else self.ratio >= self.target
+
+
+# -- cold start ---------------------------------------------------------------------------
+
+# VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss over from the parent across
+# fork+exec, so every child would report at least the harness's own peak.
+PROBE = (
+    "import time; t = time.perf_counter(); {statement}; elapsed = time.perf_counter() - t; "
+    "hwm = next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1]; "
+    "print(elapsed, hwm)"
+)
+OUR_IMPORT = "import app"
+BARE_IMPORT = "import boto3, chalice; chalice.Chalice(app_name='bare')"
+
+
+def _import_sample(statement: str) -> tuple[float, float]:
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE.format(statement=statement)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return float(out[0]), float(out[1]) / 1024
+
+
+def cold_start(runs: int) -> list[Figure]:
+    ours = [_import_sample(OUR_IMPORT) for _ in range(runs)]
+    bare = [_import_sample(BARE_IMPORT) for _ in range(runs)]
+    return [
+        Figure(
+            "cold import of app.py vs bare Chalice + boto3",
+            "s",
+            round(statistics.median(t for t, _ in ours), 4),
+            round(statistics.median(t for t, _ in bare), 4),
+            1.25,
+            "lower",
+        ),
+        Figure(
+            "peak RSS after import, same pair",
+            "MiB",
+            round(statistics.median(m for _, m in ours), 1),
+            round(statistics.median(m for _, m in bare), 1),
+            1.25,
+            "lower",
+        ),
+    ]
+
+
+# -- the running stack ----------------------------------------------------------------------
+
+
+class Client:
+    def __init__(self, stack: Stack) -> None:
+        self.base = stack.endpoints["api"]
+        self.session = requests.Session()
+        user = {"username": "benchuser", "email": "bench@example.com", "password": PASSWORD, "password2": PASSWORD}
+        self.session.post(f"{self.base}/api/v1/users/register/", json=user, timeout=10).raise_for_status()
+        tokens = self.session.post(
+            f"{self.base}/api/auth/login/", json={"username": "benchuser", "password": PASSWORD}, timeout=10
+        ).json()
+        self.headers = {"Authorization": f"Bearer {tokens['access']}"}
+        self.session.headers.update(self.headers)
+
+    def create_plan(self, document: dict[str, Any]) -> None:
+        self.session.post(f"{self.base}/api/v1/plans", json=document, timeout=10).raise_for_status()
+
+
+def _use_stack_in_process(stack: Stack) -> None:
+    """Point this process's settings at the stack, as a Lambda's environment would."""
+    status = requests.get(stack.endpoints["control"], timeout=10).json()
+    os.environ.update(
+        AWS_ENDPOINT_URL=stack.endpoints["aws"],
+        OPENSEARCH_URL=stack.endpoints["opensearch"],
+        REDIS_URL=stack.endpoints["redis"],
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_REGION="us-east-1",
+        PUBLIC_BASE_URL=f"http://localhost:{stack.endpoints['api'].rsplit(':', 1)[1]}",
+    )
+    from devstack.bootstrap import stream_env
+
+    os.environ.update(stream_env(status["resources"]))
+
+
+def _per_call_us(call: Callable[[], Any], n: int) -> float:
+    for _ in range(min(50, n)):
+        call()
+    samples = []
+    for _ in range(n):
+        started = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - started)
+    return round(statistics.median(samples) * 1e6, 1)
+
+
+def cached_get(stack: Stack, client: Client, n: int) -> Figure:
+    from chalice import Chalice
+    from chalice.test import Client as TestClient
+
+    document = plan()
+    client.create_plan(document)
+    from app import app
+
+    bare = Chalice(app_name="bare")
+    bare.route("/constant")(lambda: {"status": "ok"})
+    url = f"/api/v1/plans/{document['objectId']}"
+    with TestClient(app) as ours, TestClient(bare) as baseline:
+        assert ours.http.get(url, headers=client.headers).status_code == 200
+        ours_us = _per_call_us(lambda: ours.http.get(url, headers=client.headers), n)
+        baseline_us = _per_call_us(lambda: baseline.http.get("/constant"), n)
+    return Figure(
+        "GET one document, warm cache, in-process client vs a constant route", "µs", ours_us, baseline_us, 1.5, "lower"
+    )
+
+
+def stream_indexing(stack: Stack, documents: int) -> list[Figure]:
+    """Documents/s of the stream handler vs opensearch-py helpers.bulk of the same index documents."""
+    from opensearchpy import OpenSearch, helpers
+
+    from app import app
+    from chalicelib.documents.tree import flatten
+    from chalicelib.resources import SEARCH_INDEXES, SearchIndexSpec
+    from chalicelib.search import ensure_index
+    from tests.integration.test_document_indexer import image, record
+
+    plans = [plan(services=((f"s{n}", n), (f"t{n}", n))) for n in range(documents)]
+    records = [record("INSERT", p["objectId"], new=image(p, 1)) for p in plans]
+    started = time.perf_counter()
+    handler = app.handler_map["on_document_change"]
+    for i in range(0, len(records), 100):
+        result = handler({"Records": records[i : i + 100]}, None)
+        assert result == {"batchItemFailures": []}, result
+    ours = time.perf_counter() - started
+
+    client = OpenSearch(hosts=[stack.endpoints["opensearch"]])
+    spec = SearchIndexSpec(key="bench-raw", mappings=SEARCH_INDEXES["documents-plan"].mappings)
+    raw_alias = ensure_index(spec)["alias"]
+    actions = [
+        {"_op_type": "index", "_index": raw_alias, "_id": d.id, "routing": d.routing, "_source": d.source}
+        for p in plans
+        for d in flatten(p)
+    ]
+    started = time.perf_counter()
+    for i in range(0, len(actions), 800):
+        helpers.bulk(client, actions[i : i + 800])
+    baseline = time.perf_counter() - started
+    return [
+        Figure(
+            "stream → OpenSearch indexing (plans/s) vs helpers.bulk of the same documents",
+            "plans/s",
+            round(documents / ours, 1),
+            round(documents / baseline, 1),
+            0.8,
+            "higher",
+        ),
+    ]
+
+
+def search_lag(client: Client, plans: int, poll_s: float) -> list[Figure]:
+    lags = []
+    for n in range(plans):
+        name = f"lagservice{n}"
+        query = {
+            "query": {
+                "has_child": {
+                    "type": "linkedPlanServices",
+                    "query": {"has_child": {"type": "linkedService", "query": {"match": {"name": name}}}},
+                }
+            }
+        }
+        client.create_plan(plan(services=((name, n),)))
+        written = time.perf_counter()
+        while not client.session.post(f"{client.base}/api/v1/search", json=query, timeout=10).json()["hits"]["hits"]:
+            time.sleep(0.01)
+        lags.append(time.perf_counter() - written)
+    return [
+        Figure(
+            "write → searchable lag p50, in stream poll intervals",
+            "s",
+            round(percentile(lags, 50), 3),
+            poll_s,
+            None,
+            "lower",
+        ),
+        Figure(
+            "write → searchable lag p99, in stream poll intervals",
+            "s",
+            round(percentile(lags, 99), 3),
+            poll_s,
+            2.0,
+            "lower",
+        ),
+    ]
+
+
+def throughput(client: Client, seconds: float) -> list[Figure]:
+    document = plan()
+    client.create_plan(document)
+    url = f"{client.base}/api/v1/plans/{document['objectId']}"
+    baseline_url = f"{client.base}/health/live"
+    figures = []
+    for clients in (1, 4, 16):
+        ours = _requests_per_second(url, client.headers, clients, seconds)
+        baseline = _requests_per_second(baseline_url, {}, clients, seconds)
+        figures.append(
+            Figure(
+                f"local server cached GET, {clients} concurrent client(s), vs /health/live",
+                "req/s",
+                round(ours, 1),
+                round(baseline, 1),
+                None,
+                "higher",
+            )
+        )
+    return figures
+
+
+def _requests_per_second(url: str, headers: dict[str, str], clients: int, seconds: float) -> float:
+    counts = [0] * clients
+    deadline = time.perf_counter() + seconds
+
+    def worker(slot: int) -> None:
+        with requests.Session() as session:
+            while time.perf_counter() < deadline:
+                assert session.get(url, headers=headers, timeout=10).status_code == 200
+                counts[slot] += 1
+
+    threads = [threading.Thread(target=worker, args=(slot,)) for slot in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(counts) / seconds
+
+
+def catalog_ingest(products: int) -> list[Figure]:
+    """Products/s of the catalog ingestion vs boto3's raw batch_writer of the same items."""
+    from bench.ingest import ingestion, raw_batch_writes
+    from devstack.demo_catalog import products as demo_products
+
+    items = demo_products(products, seed=7)
+    raw = raw_batch_writes(items)
+    ours = ingestion(items, page_size=100)["items_per_s"]
+    return [Figure("catalog ingest (products/s) vs raw batch_writer", "products/s", ours, raw, 0.8, "higher")]
+
+
+def product_search(client: Client, queries: int) -> list[Figure]:
+    """The same search through the API and sent straight to OpenSearch, p50 and p95."""
+    from chalicelib.catalog.resources import PRODUCTS_INDEX
+    from chalicelib.catalog.search import ProductSearch, SearchParams
+    from chalicelib.config import get_settings
+
+    params = {"query": "phone", "limit": "20"}
+    alias = get_settings().resource_name(PRODUCTS_INDEX)
+    body = ProductSearch(lambda: None, alias).body(SearchParams.parse(params))
+    direct_url = f"{os.environ['OPENSEARCH_URL']}/{alias}/_search"
+    api_url = f"{client.base}/api/v1/products/search"
+    ours, direct = [], []
+    with requests.Session() as session:
+        for _ in range(queries):
+            started = time.perf_counter()
+            assert session.get(api_url, params=params, timeout=10).status_code == 200
+            ours.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            assert session.post(direct_url, json=body, timeout=10).status_code == 200
+            direct.append(time.perf_counter() - started)
+    return [
+        Figure(
+            f"product search through the API vs direct to OpenSearch, p{p}",
+            "ms",
+            round(percentile(ours, p) * 1000, 2),
+            round(percentile(direct, p) * 1000, 2),
+            1.3,
+            "lower",
+        )
+        for p in (50, 95)
+    ]
+
+
+# -- report ---------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "processor": platform.machine(),
+        "cpus": os.cpu_count(),
+    }
+
+
+def commit() -> str:
+    result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    return result.stdout.strip() or "unknown"
+
+
+def table(figures: list[Figure]) -> str:
+    rows = [f"{'figure':<78} {'ours':>10} {'baseline':>10} {'ratio':>7} {'target':>7}  meets"]
+    for f in figures:
+        target = "" if f.target is None else f"{'≤' if f.better == 'lower' else '≥'}{f.target}"
+        meets = "-" if f.meets is None else ("yes" if f.meets else "NO")
+        rows.append(f"{f.name:<78} {f.ours:>10} {f.baseline:>10} {f.ratio:>7} {target:>7}  {meets}")
+    return "\n".join(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--import-runs", type=int, default=7)
+    parser.add_argument("--gets", type=int, default=500)
+    parser.add_argument("--index-plans", type=int, default=300)
+    parser.add_argument("--lag-plans", type=int, default=50)
+    parser.add_argument("--throughput-seconds", type=float, default=3.0)
+    parser.add_argument("--products", type=int, default=2000)
+    parser.add_argument("--searches", type=int, default=200)
+    args = parser.parse_args()
+
+    figures = cold_start(args.import_runs)
+    poll_s = 0.2
+    stack = start_stack({"ARGON2_TIME_COST": "1", "ARGON2_MEMORY_KIB": "16", "DEVSTACK_STREAM_POLL_S": str(poll_s)})
+    try:
+        client = Client(stack)
+        _use_stack_in_process(stack)
+        figures.append(cached_get(stack, client, args.gets))
+        figures += stream_indexing(stack, args.index_plans)
+        figures += search_lag(client, args.lag_plans, poll_s)
+        figures += catalog_ingest(args.products)
+        figures += product_search(client, args.searches)
+        figures += throughput(client, args.throughput_seconds)
+    finally:
+        stack.stop()
+    print(table(figures))
+    report = {"machine": machine(), "commit": commit(), "figures": [asdict(f) for f in figures]}
+    REPORT.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    print(f"\nwritten to {REPORT.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

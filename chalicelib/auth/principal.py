@@ -1,0 +1,63 @@
+"""Who is calling: the one object every protected route receives, however the caller proved it."""
+
+from __future__ import annotations
+
+import contextvars
+from dataclasses import dataclass
+
+# What an API key may be allowed to do. JWT callers act with every scope their roles give.
+SCOPES = frozenset(
+    {
+        "profile:read",
+        "profile:write",
+        "documents:read",
+        "documents:write",
+        "catalog:read",
+        "catalog:write",
+        "orders:read",
+        "orders:write",
+        "tasks:read",
+        "tasks:write",
+        "logs:read",
+        "logs:write",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: str
+    username: str
+    roles: tuple[str, ...]
+    # "jwt" (our access token), "oidc" (an external issuer's ID token) or "api_key".
+    via: str
+    # None: every scope (a person with a token); a set: only these (an API key).
+    scopes: frozenset[str] | None = None
+    session_id: str | None = None
+    api_key_id: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles
+
+    def allows(self, scope: str | None) -> bool:
+        return scope is None or self.scopes is None or scope in self.scopes
+
+
+_current: contextvars.ContextVar[Principal | None] = contextvars.ContextVar("principal", default=None)
+
+
+def current_principal() -> Principal:
+    """The caller of the route being served; only valid inside a route declared with auth."""
+    principal = _current.get()
+    if principal is None:
+        raise RuntimeError("no principal: the route was not declared with auth=")
+    return principal
+
+
+def bind(principal: Principal | None) -> contextvars.Token:
+    return _current.set(principal)
+
+
+def unbind(token: contextvars.Token) -> None:
+    _current.reset(token)

@@ -1,0 +1,305 @@
+"""Identity routes. The seeds' paths (/api/users/..., /api/auth/...) are aliases of the v1 ones."""
+
+from __future__ import annotations
+
+import html
+from urllib.parse import parse_qs
+
+from chalice import Response
+
+from chalicelib.auth.container import identity_service
+from chalicelib.auth.guard import client_of
+from chalicelib.auth.principal import current_principal
+from chalicelib.errors import BadRequest, DomainError, ValidationFailed
+from chalicelib.http.requests import json_body
+from chalicelib.http.routing import ApiBlueprint, json_response
+
+api = ApiBlueprint(__name__)
+TAGS = ("identity",)
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _body(schema: str) -> dict:
+    return json_body(api.current_request, schema)
+
+
+@api.route(
+    "/api/v1/users/register",
+    ("POST",),
+    summary="Register",
+    description="Creates an account with the `user` role and publishes `user.registered`.",
+    tags=TAGS,
+    aliases=("/api/users/register",),
+    request_schema="register",
+    responses={201: "The new profile", 409: "The username or email is taken"},
+)
+def register():
+    profile = identity_service().register(_body("register"))
+    return json_response(profile, status=201, headers={"Location": "/api/v1/users/profile"})
+
+
+@api.route(
+    "/api/v1/auth/token",
+    ("POST",),
+    summary="Log in",
+    description="Username (or email) and password → an RS256 access token and a single-use refresh token. "
+    "Repeated failures from one client for one account are throttled (429 with Retry-After).",
+    tags=TAGS,
+    aliases=("/api/auth/login", "/api/users/token"),
+    request_schema="login",
+    responses={200: "Tokens", 401: "Wrong username or password", 429: "Too many failed attempts"},
+)
+def login():
+    data = _body("login")
+    identifier = data.get("username") or data["email"]
+    tokens = identity_service().login(identifier, data["password"], client_of(api.current_request))
+    return json_response(tokens, headers=NO_STORE)
+
+
+@api.route(
+    "/api/v1/auth/token/refresh",
+    ("POST",),
+    summary="Refresh tokens",
+    description="Spends the refresh token and returns a new access **and** refresh token. Presenting a spent "
+    "refresh token again revokes its whole session (reuse detection).",
+    tags=TAGS,
+    aliases=("/api/auth/refresh",),
+    request_schema="token-refresh",
+    responses={200: "New tokens", 401: "The refresh token is invalid, expired, spent or revoked"},
+)
+def refresh():
+    return json_response(identity_service().refresh(_body("token-refresh")["refresh"]), headers=NO_STORE)
+
+
+@api.route(
+    "/api/v1/auth/logout",
+    ("POST",),
+    summary="Log out",
+    description="Revokes the caller's session: its refresh tokens stop working.",
+    tags=TAGS,
+    auth="user",
+    api_keys=False,
+    responses={204: "Logged out"},
+    produces=None,
+)
+def logout():
+    identity_service().logout(current_principal())
+    return Response(body="", status_code=204)
+
+
+@api.route(
+    "/.well-known/jwks.json",
+    summary="Signing keys",
+    description="The public keys that verify this API's access tokens (RS256, by kid).",
+    tags=TAGS,
+)
+def jwks():
+    return json_response(identity_service().tokens.jwks(), headers={"Cache-Control": "public, max-age=300"})
+
+
+@api.route(
+    "/api/v1/users/profile",
+    summary="My profile",
+    tags=TAGS,
+    aliases=("/api/users/profile",),
+    auth="user",
+    scope="profile:read",
+)
+def profile():
+    return json_response(identity_service().profile(current_principal()))
+
+
+@api.route(
+    "/api/v1/users/profile",
+    ("PUT",),
+    summary="Replace my profile",
+    tags=TAGS,
+    aliases=("/api/users/profile",),
+    auth="user",
+    scope="profile:write",
+    request_schema="profile-replace",
+    responses={200: "The profile", 409: "The email is taken"},
+)
+def replace_profile():
+    return json_response(identity_service().update_profile(current_principal(), _body("profile-replace")))
+
+
+@api.route(
+    "/api/v1/users/profile",
+    ("PATCH",),
+    summary="Update my profile",
+    tags=TAGS,
+    aliases=("/api/users/profile",),
+    auth="user",
+    scope="profile:write",
+    request_schema="profile-update",
+    content_types=("application/json", "application/merge-patch+json"),
+    responses={200: "The profile", 409: "The email is taken"},
+)
+def update_profile():
+    return json_response(identity_service().update_profile(current_principal(), _body("profile-update")))
+
+
+@api.route(
+    "/api/v1/users/change-password",
+    ("POST",),
+    summary="Change my password",
+    description="Needs the current password. Every refresh token of the account stops working.",
+    tags=TAGS,
+    aliases=("/api/users/change-password",),
+    auth="user",
+    api_keys=False,
+    request_schema="change-password",
+    responses={204: "Changed"},
+    produces=None,
+)
+def change_password():
+    identity_service().change_password(current_principal(), _body("change-password"))
+    return Response(body="", status_code=204)
+
+
+@api.route(
+    "/api/v1/users/password-reset",
+    ("POST",),
+    summary="Request a password reset",
+    description="Always 202, whether or not the address has an account. If it has, an email with a single-use "
+    "link valid 30 minutes is sent.",
+    tags=TAGS,
+    aliases=("/api/users/password_reset/request",),
+    request_schema="password-reset",
+    responses={202: "Accepted"},
+)
+def request_password_reset():
+    identity_service().request_password_reset(_body("password-reset")["email"])
+    return json_response({"detail": "If the address has an account, a reset link is on its way."}, status=202)
+
+
+@api.route(
+    "/api/v1/users/password-reset/confirm",
+    ("POST",),
+    summary="Set a new password with a reset token",
+    tags=TAGS,
+    request_schema="password-reset-confirm",
+    responses={204: "Password changed"},
+    produces=None,
+)
+def confirm_password_reset():
+    data = _body("password-reset-confirm")
+    identity_service().confirm_password_reset(data["token"], data["new_password"])
+    return Response(body="", status_code=204)
+
+
+RESET_PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
+RESET_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Choose a new password</title>
+<style>body{{font-family:sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem}}
+input{{display:block;width:100%;margin:.3rem 0 1rem;padding:.4rem}}.error{{color:#a00}}.ok{{color:#070}}</style>
+</head><body><h1>Choose a new password</h1>{message}
+<form method="post"><input type="hidden" name="token" value="{token}">
+<label>New password<input type="password" name="new_password" minlength="10" required></label>
+<button type="submit">Set password</button></form></body></html>
+"""
+
+
+def _reset_page(token: str, message: str = "", status: int = 200) -> Response:
+    body = RESET_PAGE.format(token=html.escape(token, quote=True), message=message)
+    return Response(
+        body=body,
+        status_code=status,
+        headers={"Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": RESET_PAGE_CSP, **NO_STORE},
+    )
+
+
+@api.route(
+    "/api/users/password_reset",
+    summary="Password reset page",
+    description="The page the emailed link opens: a form that posts the new password back to this address.",
+    tags=TAGS,
+    produces="text/html",
+    query=(),
+)
+def password_reset_page():
+    token = (api.current_request.query_params or {}).get("token", "")
+    return _reset_page(token)
+
+
+@api.route(
+    "/api/users/password_reset",
+    ("POST",),
+    summary="Password reset form submission",
+    tags=TAGS,
+    content_types=("application/x-www-form-urlencoded",),
+    produces="text/html",
+    responses={200: "Password changed (an HTML page)", 400: "The token or password was refused (an HTML page)"},
+)
+def password_reset_submit():
+    fields = parse_qs((api.current_request.raw_body or b"").decode("utf-8", "replace"))
+    token = (fields.get("token") or [""])[0]
+    try:
+        identity_service().confirm_password_reset(token, (fields.get("new_password") or [""])[0])
+    except ValidationFailed as exc:
+        messages = "".join(f'<p class="error">{html.escape(e.message)}</p>' for e in exc.errors)
+        return _reset_page(token, messages, status=400)
+    except DomainError as exc:
+        raise BadRequest(exc.detail) from None
+    return _reset_page("", '<p class="ok">Your password is changed. You can log in now.</p>')
+
+
+@api.route(
+    "/api/v1/api-keys",
+    summary="My API keys",
+    description="Name, prefix, scopes and dates of each key; never the secret.",
+    tags=TAGS,
+    auth="user",
+    api_keys=False,
+)
+def list_api_keys():
+    keys = identity_service().api_keys(current_principal())
+    return json_response({"items": keys, "count": len(keys), "next": None})
+
+
+@api.route(
+    "/api/v1/api-keys",
+    ("POST",),
+    summary="Create an API key",
+    description="The secret (`key`) is in this response only; it is stored as a hash. Send it as "
+    "`X-API-Key: <key>` or `Authorization: Api-Key <key>`.",
+    tags=TAGS,
+    auth="user",
+    api_keys=False,
+    request_schema="api-key-create",
+    responses={201: "The key, with its secret shown once"},
+)
+def create_api_key():
+    key = identity_service().create_api_key(current_principal(), _body("api-key-create"))
+    return json_response(key, status=201, headers={**NO_STORE, "Location": f"/api/v1/api-keys/{key['id']}"})
+
+
+@api.route(
+    "/api/v1/api-keys/{key_id}/regenerate",
+    ("POST",),
+    summary="Regenerate an API key",
+    description="A new secret for the same key; the old secret stops working at once.",
+    tags=TAGS,
+    auth="user",
+    api_keys=False,
+    responses={200: "The key, with its new secret shown once"},
+)
+def regenerate_api_key(key_id: str):
+    return json_response(identity_service().regenerate_api_key(current_principal(), key_id), headers=NO_STORE)
+
+
+@api.route(
+    "/api/v1/api-keys/{key_id}",
+    ("DELETE",),
+    summary="Delete an API key",
+    tags=TAGS,
+    auth="user",
+    api_keys=False,
+    responses={204: "Deleted"},
+    produces=None,
+)
+def delete_api_key(key_id: str):
+    identity_service().delete_api_key(current_principal(), key_id)
+    return Response(body="", status_code=204)

@@ -1,0 +1,1 @@
+"""The catalog: categories, products, faceted product search and ingestion from DummyJSON-shaped sources."""

@@ -1,0 +1,84 @@
+"""A product in the DummyJSON shape, and the forms it takes: stored, indexed, served.
+
+Kept free of storage imports so the stream handler and the routes load without PynamoDB.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.errors import NotFound
+
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# Served from top-level attributes, never from the stored body.
+OWN_FIELDS = ("id", "stock")
+
+
+def canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def category_name(slug: str) -> str:
+    """`home-decoration` → `Home Decoration`: the name a category gets when ingestion creates it."""
+    return " ".join(part.capitalize() for part in slug.split("-"))
+
+
+@dataclass(frozen=True)
+class Product:
+    id: int
+    fields: dict[str, Any]
+    stock: int
+    version: int = 0
+    created_at: float = 0.0
+
+    @classmethod
+    def from_json(cls, product_id: int, data: dict[str, Any]) -> Product:
+        fields = {name: value for name, value in data.items() if name not in OWN_FIELDS}
+        return cls(id=product_id, fields=fields, stock=int(data.get("stock", 0)))
+
+    @classmethod
+    def from_stored(cls, product_id: int, body: str, stock: int, version: int, created_at: float = 0.0) -> Product:
+        return cls(id=product_id, fields=json.loads(body), stock=stock, version=version, created_at=created_at)
+
+    @property
+    def title(self) -> str:
+        return str(self.fields.get("title", ""))
+
+    @property
+    def category(self) -> str:
+        return str(self.fields.get("category", ""))
+
+    @property
+    def price(self) -> float:
+        return float(self.fields.get("price", 0))
+
+    def body_json(self) -> str:
+        return canonical(self.fields)
+
+    def content_hash(self) -> str:
+        """Equal for equal content: ingestion skips records whose hash is already stored."""
+        return hashlib.sha256(canonical({"fields": self.fields, "stock": self.stock}).encode()).hexdigest()[:32]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, **self.fields, "stock": self.stock}
+
+    def index_source(self) -> dict[str, Any]:
+        return {**self.to_json(), **self.search_fields()}
+
+    def search_fields(self) -> dict[str, Any]:
+        """Indexed beside the product for filtering and sorting; not part of the served product."""
+        return {"in_stock": self.stock > 0, "created_at": self.created_at, "title_sort": self.title.lower()}
+
+    def etag(self) -> str:
+        return f'"{self.id}-{self.version}"'
+
+
+def parse_product_id(raw: str) -> int:
+    """A path segment as a product id; anything else names no product."""
+    if not raw.isdigit() or len(raw) > 16:
+        raise NotFound(f"No product {raw}")
+    return int(raw)

@@ -1,0 +1,1 @@
+"""Structured documents: plans and any JSON type a client registers a schema for."""

@@ -1,0 +1,140 @@
+"""Stream records of the documents table → OpenSearch bulk actions, idempotent and ordered.
+
+Every index and delete carries the item's version as an external version, so a replayed
+batch, or an older record arriving after a newer one, cannot move the index backwards: the
+older write is refused with a version conflict, which here means "already newer", not failure.
+A plan becomes parent-child documents routed to its root; an update deletes the children it
+no longer has; a removal deletes the whole tree.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib.config import get_settings
+from chalicelib.documents.tree import flatten, object_ids
+from chalicelib.documents.types import SCHEMA_TYPE
+from chalicelib.resources import document_index_key
+
+# Conflicts mean a newer version is indexed; not-found means the delete has nothing to do.
+HARMLESS_STATUSES = {404, 409}
+
+
+@dataclass
+class RecordActions:
+    sequence_number: str
+    doc_type: str
+    doc_id: str
+    event_name: str
+    index: str
+    version: int
+    actions: list[dict[str, Any]] = field(default_factory=list)
+
+
+def drop_stale(planned: list[RecordActions], indexed_versions: dict[tuple[str, str], int]) -> list[RecordActions]:
+    """Without the records older than what the index holds for their root document.
+
+    External versions alone protect each object, not the tree: a replayed old record would
+    re-create a child that a newer version removed (the removal's tombstone may be gone). The
+    root's indexed version says whether the whole record is stale.
+    """
+    return [p for p in planned if indexed_versions.get((p.index, p.doc_id), 0) <= p.version]
+
+
+def _attribute(image: dict[str, Any], name: str) -> Any:
+    value = image.get(name) or {}
+    if "S" in value:
+        return value["S"]
+    if "N" in value:
+        return int(value["N"])
+    return None
+
+
+def _owner_source(source: dict[str, Any], owner: str | None) -> dict[str, Any]:
+    return {**source, "_owner": owner}
+
+
+def _tree(doc_type: str, doc_id: str, document: Any) -> list[tuple[str, str, dict[str, Any]]]:
+    """(id, routing, source) of every index document one stored document becomes."""
+    if doc_type == "plan":
+        return [(d.id, d.routing, d.source) for d in flatten(document)]
+    return [(doc_id, doc_id, document)]
+
+
+def _ids(doc_type: str, doc_id: str, document: Any) -> set[str]:
+    return object_ids(document) if doc_type == "plan" else {doc_id}
+
+
+def record_actions(record: dict[str, Any]) -> RecordActions | None:
+    """The bulk actions for one stream record (Lambda shape); None for items that are not documents."""
+    stream = record["dynamodb"]
+    doc_type, doc_id = stream["Keys"]["doc_type"]["S"], stream["Keys"]["doc_id"]["S"]
+    if doc_type == SCHEMA_TYPE:
+        return None
+    index = get_settings().resource_name(document_index_key(doc_type))
+    new, old = stream.get("NewImage"), stream.get("OldImage")
+    # A removal has no version of its own: it supersedes the last one written.
+    version = _attribute(new, "version") if new is not None else _attribute(old, "version") + 1
+    result = RecordActions(stream["SequenceNumber"], doc_type, doc_id, record["eventName"], index, version)
+    old_document = json.loads(_attribute(old, "body")) if old else None
+    if new is not None:
+        document = json.loads(_attribute(new, "body"))
+        owner = _attribute(new, "owner_id")
+        for object_id, routing, source in _tree(doc_type, doc_id, document):
+            result.actions.append(
+                {
+                    "_op_type": "index",
+                    "_index": index,
+                    "_id": object_id,
+                    "routing": routing,
+                    "version": version,
+                    # gte: replaying the same record re-indexes the same content harmlessly.
+                    "version_type": "external_gte",
+                    "_source": _owner_source(source, owner),
+                }
+            )
+        gone = _ids(doc_type, doc_id, old_document) - _ids(doc_type, doc_id, document) if old_document else set()
+    else:
+        gone = _ids(doc_type, doc_id, old_document)
+    for object_id in sorted(gone):
+        result.actions.append(
+            {
+                "_op_type": "delete",
+                "_index": index,
+                "_id": object_id,
+                "routing": doc_id,
+                "version": version,
+                "version_type": "external",
+            }
+        )
+    return result
+
+
+@dataclass
+class Outcome:
+    """Records whose actions failed: `retry` ones may succeed later (overload, outage), `poison`
+    ones never will (OpenSearch refused the document itself), so retrying them only blocks the shard."""
+
+    retry: list[str] = field(default_factory=list)
+    poison: list[str] = field(default_factory=list)
+
+
+def classify_errors(planned: Iterable[RecordActions], errors: list[dict[str, Any]]) -> Outcome:
+    owner_of: dict[tuple[str, str], str] = {}
+    for record in planned:
+        for action in record.actions:
+            owner_of[(action["_op_type"], action["_id"])] = record.sequence_number
+    outcome = Outcome()
+    for error in errors:
+        ((operation, detail),) = error.items()
+        status = detail.get("status")
+        if status in HARMLESS_STATUSES:
+            continue
+        sequence = owner_of.get((operation, detail.get("_id")), "")
+        kind = outcome.poison if status == 400 else outcome.retry
+        if sequence not in kind:
+            kind.append(sequence)
+    return outcome

@@ -1,0 +1,65 @@
+"""Merging a PATCH body into a stored document, without touching either input."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396 JSON Merge Patch: null removes a member, any non-object patch (arrays too) replaces."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    base = target if isinstance(target, dict) else {}
+    result: dict[str, Any] = {}
+    for name, value in base.items():
+        if name not in patch:
+            result[name] = copy.deepcopy(value)
+        elif patch[name] is not None:
+            result[name] = merge_patch(value, patch[name])
+    for name, value in patch.items():
+        if name not in base and value is not None:
+            # Merging into nothing still strips the nulls nested in `value`, as the RFC requires.
+            result[name] = merge_patch(None, value)
+    return result
+
+
+def merge_by_object_id(target: Any, patch: Any) -> Any:
+    """The `application/json` PATCH merge: objects merge recursively, arrays of identified objects merge by objectId.
+
+    Patch members override; an array whose items all carry an `objectId` updates the target's items
+    with the same objectId in place and appends the others in patch order; any other array (scalars,
+    objects without objectId, or empty) replaces. Unlike RFC 7396, `null` sets the member to null
+    rather than deleting it: this body is a partial document, so null means the value null, and a
+    deletion is spelled with `application/merge-patch+json` instead.
+    """
+    if isinstance(patch, dict) and isinstance(target, dict):
+        result = {
+            name: merge_by_object_id(value, patch[name]) if name in patch else copy.deepcopy(value)
+            for name, value in target.items()
+        }
+        result.update({name: copy.deepcopy(value) for name, value in patch.items() if name not in target})
+        return result
+    if isinstance(patch, list) and isinstance(target, list) and patch and all(map(_has_object_id, patch)):
+        return _merge_items(target, patch)
+    return copy.deepcopy(patch)
+
+
+def _has_object_id(item: Any) -> bool:
+    return isinstance(item, dict) and isinstance(item.get("objectId"), str)
+
+
+def _merge_items(target: list[Any], patch: list[dict[str, Any]]) -> list[Any]:
+    result = [copy.deepcopy(item) for item in target]
+    position: dict[str, int] = {}
+    for index, item in enumerate(result):
+        if _has_object_id(item):
+            position.setdefault(item["objectId"], index)
+    for item in patch:
+        index = position.get(item["objectId"])
+        if index is None:
+            position[item["objectId"]] = len(result)
+            result.append(copy.deepcopy(item))
+        else:
+            result[index] = merge_by_object_id(result[index], item)
+    return result

@@ -1,0 +1,380 @@
+"""An allow-list for client-supplied OpenSearch search bodies.
+
+Only named clauses, aggregations and parameters pass; anything else is refused with its JSON
+path rather than dropped, so a client learns why instead of getting a silently different search.
+What is left out is left out on purpose: scripts run code on the cluster, a terms lookup reads
+another index, and top-level keys such as `post_filter` or a `global` aggregation would reach
+past the mandatory filter that `restrict` puts on the query.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+from chalicelib.errors import BadRequest
+
+MAX_DEPTH = 20  # queries within queries, aggregations within aggregations
+# Above anything MAX_DEPTH admits; it keeps the recursive checks (and deepcopy) far from the recursion limit.
+MAX_JSON_DEPTH = 100
+MAX_WINDOW = 10_000  # OpenSearch's index.max_result_window default: from + size past it fails anyway
+DEFAULT_SIZE = 10
+MAX_AGG_NAME = 64
+MAX_TERMS_SIZE = 1000
+MAX_INNER_HITS = 100
+
+
+@dataclass(frozen=True)
+class _Path:
+    """A JSON path such as `$.query.bool.must[1]`, and how many queries or aggregations enclose it."""
+
+    text: str = "$"
+    depth: int = 0
+
+    def __str__(self) -> str:
+        return self.text
+
+    def key(self, name: str) -> _Path:
+        return _Path(f"{self.text}.{name}", self.depth)
+
+    def at(self, index: int) -> _Path:
+        return _Path(f"{self.text}[{index}]", self.depth)
+
+    def nested(self) -> _Path:
+        if self.depth >= MAX_DEPTH:
+            _refuse(self, f"nesting more than {MAX_DEPTH} queries or aggregations is not allowed")
+        return _Path(self.text, self.depth + 1)
+
+
+Check = Callable[[Any, _Path], Any]
+
+
+def check_search_body(body: dict[str, Any], max_size: int = 100) -> dict[str, Any]:
+    """A sanitized copy of `body` (with `size` defaulted), or BadRequest naming the refused part."""
+    _check_depth(body)
+    checked = _fields({**_TOP_LEVEL, "size": _int_between(0, max_size)}, body, _Path())
+    if "aggs" in checked and "aggregations" in checked:
+        _refuse("$.aggregations", "use either 'aggs' or 'aggregations', not both")
+    checked.setdefault("size", DEFAULT_SIZE)
+    if checked.get("from", 0) + checked["size"] > MAX_WINDOW:
+        _refuse("$.from", f"from + size must not exceed {MAX_WINDOW}")
+    return checked
+
+
+def restrict(body: dict[str, Any], filter_clause: dict[str, Any]) -> dict[str, Any]:
+    """`body` with its query wrapped so that `filter_clause` always applies, whatever the query says."""
+    body = copy.deepcopy(body)
+    query = body.get("query", {"match_all": {}})
+    return {**body, "query": {"bool": {"must": [query], "filter": [copy.deepcopy(filter_clause)]}}}
+
+
+def _refuse(path: _Path | str, message: str) -> NoReturn:
+    raise BadRequest(f"{path}: {message}")
+
+
+def _check_depth(body: Any) -> None:
+    # Iterative, so that it cannot itself overflow on the bodies it exists to refuse.
+    stack = [(body, "$", 1)]
+    while stack:
+        value, path, depth = stack.pop()
+        if not isinstance(value, dict | list):
+            continue
+        if depth > MAX_JSON_DEPTH:
+            _refuse(path, f"nesting deeper than {MAX_JSON_DEPTH} levels is not allowed")
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        stack.extend(
+            (item, f"{path}.{key}" if isinstance(value, dict) else f"{path}[{key}]", depth + 1) for key, item in items
+        )
+
+
+def _object(value: Any, path: _Path) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        _refuse(path, "must be an object")
+    return value
+
+
+def _fields(spec: Mapping[str, Check], value: Any, path: _Path, required: tuple[str, ...] = ()) -> dict[str, Any]:
+    """An object whose members are all named in `spec`, each checked by its own function."""
+    obj = _object(value, path)
+    for name in obj:
+        if name not in spec:
+            _refuse(path.key(name), f"{name!r} is not allowed")
+    for name in required:
+        if name not in obj:
+            _refuse(path, f"{name!r} is required")
+    return {name: spec[name](item, path.key(name)) for name, item in obj.items()}
+
+
+def _string(value: Any, path: _Path) -> str:
+    if not isinstance(value, str):
+        _refuse(path, "must be a string")
+    return value
+
+
+def _boolean(value: Any, path: _Path) -> bool:
+    if not isinstance(value, bool):
+        _refuse(path, "must be true or false")
+    return value
+
+
+def _number(value: Any, path: _Path) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        _refuse(path, "must be a number")
+    return value
+
+
+def _scalar(value: Any, path: _Path) -> Any:
+    if not isinstance(value, str | int | float | bool):
+        _refuse(path, "must be a string, number or boolean")
+    return value
+
+
+def _int_or_string(value: Any, path: _Path) -> int | str:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        _refuse(path, "must be an integer or a string")
+    return value
+
+
+def _int_between(low: int, high: int | None = None) -> Check:
+    def check(value: Any, path: _Path) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
+            _refuse(
+                path, f"must be an integer >= {low}" if high is None else f"must be an integer from {low} to {high}"
+            )
+        return value
+
+    return check
+
+
+def _one_of(*choices: str) -> Check:
+    def check(value: Any, path: _Path) -> str:
+        if value not in choices:
+            _refuse(path, "must be one of " + ", ".join(map(repr, choices)))
+        return value
+
+    return check
+
+
+_order = _one_of("asc", "desc")
+
+
+def _patterns(value: Any, path: _Path) -> str | list[str]:
+    if isinstance(value, list):
+        return [_string(item, path.at(i)) for i, item in enumerate(value)]
+    return _string(value, path)
+
+
+def _source_filter(value: Any, path: _Path) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, dict):
+        return _fields({"includes": _patterns, "excludes": _patterns}, value, path)
+    return _patterns(value, path)
+
+
+def _sort(value: Any, path: _Path) -> Any:
+    if isinstance(value, list):
+        return [_sort_item(item, path.at(i)) for i, item in enumerate(value)]
+    return _sort_item(value, path)
+
+
+def _sort_item(value: Any, path: _Path) -> Any:
+    if isinstance(value, str):
+        return _sort_field(value, path)
+    sorted_by = {}
+    for field, order in _object(value, path).items():
+        sub = path.key(field)
+        _sort_field(field, sub)
+        sorted_by[field] = _order(order, sub) if isinstance(order, str) else _fields({"order": _order}, order, sub)
+    return sorted_by
+
+
+def _sort_field(field: str, path: _Path) -> str:
+    if field == "_script":
+        _refuse(path, "'_script' is not allowed")
+    if not field:
+        _refuse(path, "a sort field name must not be empty")
+    return field
+
+
+# Queries.
+
+
+def _query(value: Any, path: _Path) -> dict[str, Any]:
+    path = path.nested()
+    clause = _fields(_CLAUSES, value, path)
+    if len(clause) != 1:
+        _refuse(path, "a query must hold exactly one clause")
+    return clause
+
+
+def _queries(value: Any, path: _Path) -> dict[str, Any] | list[dict[str, Any]]:
+    if isinstance(value, list):
+        return [_query(item, path.at(i)) for i, item in enumerate(value)]
+    return _query(value, path)
+
+
+def _no_script(value: Any, path: _Path) -> None:
+    if isinstance(value, dict):
+        for name, item in value.items():
+            if name == "script":
+                _refuse(path.key(name), "'script' is not allowed")
+            _no_script(item, path.key(name))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _no_script(item, path.at(i))
+
+
+def _leaf(value: Any, path: _Path) -> dict[str, Any]:
+    """A leaf clause: its usual parameters pass unchecked, but no script may hide anywhere in them."""
+    obj = _object(value, path)
+    _no_script(obj, path)
+    return copy.deepcopy(obj)
+
+
+def _terms(value: Any, path: _Path) -> dict[str, Any]:
+    obj = _leaf(value, path)
+    for field, values in obj.items():
+        if field in ("boost", "_name"):
+            continue
+        if isinstance(values, dict):
+            _refuse(path.key(field), "a terms lookup is not allowed")
+        if not isinstance(values, list):
+            _refuse(path.key(field), "must be a list of values")
+    return obj
+
+
+_INNER_HITS = {"size": _int_between(0, MAX_INNER_HITS), "_source": _source_filter, "name": _string}
+
+
+def _inner_hits(value: Any, path: _Path) -> dict[str, Any]:
+    return _fields(_INNER_HITS, value, path)
+
+
+_BOOL = {
+    "must": _queries,
+    "should": _queries,
+    "filter": _queries,
+    "must_not": _queries,
+    "minimum_should_match": _int_or_string,
+    "boost": _number,
+}
+_HAS_CHILD = {
+    "type": _string,
+    "query": _query,
+    "score_mode": _one_of("none", "avg", "sum", "max", "min"),
+    "min_children": _int_between(0),
+    "max_children": _int_between(0),
+    "inner_hits": _inner_hits,
+}
+# has_parent's scoring switch is `score` (a boolean); it has no score_mode and no child counts.
+_HAS_PARENT = {"parent_type": _string, "query": _query, "score": _boolean, "inner_hits": _inner_hits}
+_PARENT_ID = {"type": _string, "id": _string}
+
+_CLAUSES: dict[str, Check] = {
+    "bool": lambda value, path: _fields(_BOOL, value, path),
+    "has_child": lambda value, path: _fields(_HAS_CHILD, value, path, required=("type", "query")),
+    "has_parent": lambda value, path: _fields(_HAS_PARENT, value, path, required=("parent_type", "query")),
+    "parent_id": lambda value, path: _fields(_PARENT_ID, value, path, required=("type", "id")),
+    "terms": _terms,
+    **dict.fromkeys(
+        (
+            "match",
+            "match_phrase",
+            "multi_match",
+            "term",
+            "range",
+            "wildcard",
+            "prefix",
+            "query_string",
+            "exists",
+            "match_all",
+            "ids",
+        ),
+        _leaf,
+    ),
+}
+
+
+# Aggregations.
+
+
+def _bounds(value: Any, path: _Path) -> dict[str, Any]:
+    return _fields({"min": _scalar, "max": _scalar}, value, path)
+
+
+def _bucket_order(value: Any, path: _Path) -> Any:
+    if isinstance(value, list):
+        return [_bucket_criteria(item, path.at(i)) for i, item in enumerate(value)]
+    return _bucket_criteria(value, path)
+
+
+def _bucket_criteria(value: Any, path: _Path) -> dict[str, str]:
+    return {key: _order(order, path.key(key)) for key, order in _object(value, path).items()}
+
+
+_METRIC = {"field": _string, "missing": _scalar}
+_AGGREGATIONS: dict[str, Mapping[str, Check]] = {
+    "terms": {
+        "field": _string,
+        "size": _int_between(1, MAX_TERMS_SIZE),
+        "order": _bucket_order,
+        "min_doc_count": _int_between(0),
+        "missing": _scalar,
+    },
+    "min": _METRIC,
+    "max": _METRIC,
+    "avg": _METRIC,
+    "sum": _METRIC,
+    "date_histogram": {
+        "field": _string,
+        "calendar_interval": _string,
+        "fixed_interval": _string,
+        "interval": _string,
+        "format": _string,
+        "min_doc_count": _int_between(0),
+        "time_zone": _string,
+        "extended_bounds": _bounds,
+    },
+}
+
+
+def _aggs(value: Any, path: _Path) -> dict[str, Any]:
+    checked = {}
+    for name, aggregation in _object(value, path).items():
+        sub = path.key(name)
+        if not 1 <= len(name) <= MAX_AGG_NAME:
+            _refuse(sub, f"an aggregation name must be 1 to {MAX_AGG_NAME} characters")
+        checked[name] = _aggregation(aggregation, sub)
+    return checked
+
+
+def _aggregation(value: Any, path: _Path) -> dict[str, Any]:
+    path = path.nested()
+    checked = {}
+    for key, item in _object(value, path).items():
+        sub = path.key(key)
+        if key in ("aggs", "aggregations"):
+            checked[key] = _aggs(item, sub)
+        elif key in _AGGREGATIONS:
+            checked[key] = _fields(_AGGREGATIONS[key], item, sub, required=("field",))
+        else:
+            _refuse(sub, f"{key!r} is not allowed")
+    if "aggs" in checked and "aggregations" in checked:
+        _refuse(path.key("aggregations"), "use either 'aggs' or 'aggregations', not both")
+    if len(checked.keys() & _AGGREGATIONS.keys()) != 1:
+        _refuse(path, "an aggregation must have exactly one type")
+    return checked
+
+
+_TOP_LEVEL: dict[str, Check] = {
+    "query": _query,
+    "aggs": _aggs,
+    "aggregations": _aggs,
+    "from": _int_between(0),
+    "sort": _sort,
+    "_source": _source_filter,
+    "track_total_hits": _boolean,
+}

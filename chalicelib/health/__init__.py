@@ -1,0 +1,1 @@
+"""Liveness, readiness and a dependency report for operators and load balancers."""

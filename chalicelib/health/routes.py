@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from chalicelib import __version__
+from chalicelib.config import get_settings
+from chalicelib.health import checks
+from chalicelib.health.service import run_checks
+from chalicelib.http.routing import ApiBlueprint, json_response
+
+api = ApiBlueprint(__name__)
+TAGS = ("health",)
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _report():
+    settings = get_settings()
+    return run_checks(
+        checks.all_checks(settings),
+        required=checks.required(settings),
+        timeout_s=settings.health_timeout_s,
+        version=__version__,
+    )
+
+
+@api.route(
+    "/health",
+    summary="Dependency report",
+    description="Checks DynamoDB, SQS, OpenSearch and Redis concurrently. `degraded` means an optional "
+    "component (Redis) is down and the API still serves; `unhealthy` means a required one is down.",
+    tags=TAGS,
+    aliases=("/api/v1/health",),
+    responses={200: "The report (status may be healthy, degraded or unhealthy)"},
+)
+def health():
+    return json_response(_report().as_dict(), headers=NO_STORE)
+
+
+@api.route(
+    "/health/live",
+    summary="Liveness",
+    description="Answers 200 while the process serves requests; touches no dependency.",
+    tags=TAGS,
+    aliases=("/api/v1/health/live",),
+)
+def live():
+    return json_response({"status": "alive"}, headers=NO_STORE)
+
+
+@api.route(
+    "/health/ready",
+    summary="Readiness",
+    description="200 when every required component is up, 503 otherwise.",
+    tags=TAGS,
+    aliases=("/api/v1/health/ready",),
+    responses={200: "Ready", 503: "A required component is down"},
+)
+def ready():
+    report = _report()
+    return json_response(report.as_dict(), status=200 if report.ready else 503, headers=NO_STORE)

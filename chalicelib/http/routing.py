@@ -1,0 +1,135 @@
+"""Declaring routes: one decorator that registers a view (and its aliases) on a Blueprint,
+records what OpenAPI needs to describe it, and turns every exception into a problem.
+
+Chalice catches a view's exceptions itself, before any middleware sees them, and answers
+with its own body; so the error mapping has to wrap the view, here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalice import Blueprint, Response
+from chalice.app import ChaliceViewError
+
+from chalicelib.errors import DomainError
+from chalicelib.http import errors
+from chalicelib.jsonlog import get_logger, request_id_var
+
+log = get_logger("http")
+
+META_ATTRIBUTE = "__api_meta__"
+
+
+@dataclass(frozen=True)
+class QueryParam:
+    name: str
+    schema: dict[str, Any]
+    description: str = ""
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class RouteMeta:
+    """What the OpenAPI document says about a route."""
+
+    summary: str
+    tags: tuple[str, ...] = ()
+    description: str = ""
+    # Name of a file in chalicelib/schemas that validates (and documents) the JSON body.
+    request_schema: str | None = None
+    # Status code -> description; the error statuses every route shares are added by OpenAPI.
+    responses: dict[int, str] = field(default_factory=lambda: {200: "OK"})
+    query: tuple[QueryParam, ...] = ()
+    # Media type of a successful response body; None for responses without one.
+    produces: str | None = "application/json"
+    # Alias paths answer identically but are hidden from the OpenAPI document.
+    canonical: bool = True
+    # Who may call: "none" (anyone), "user" (any authenticated caller), "admin".
+    auth: str = "none"
+    # The API-key scope the route needs; a person's token has every scope.
+    scope: str | None = None
+    # False for routes only a person may call (managing API keys, changing a password).
+    api_keys: bool = True
+
+    def __post_init__(self) -> None:
+        if self.auth not in ("none", "user", "admin"):
+            raise ValueError(f"auth must be none, user or admin, not {self.auth!r}")
+
+
+def _guarded(view: Callable[..., Any], meta: RouteMeta, request: Callable[[], Any]) -> Callable[..., Any]:
+    @functools.wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        binding = None
+        try:
+            if meta.auth != "none":
+                from chalicelib.auth import guard
+
+                binding = guard.bind_caller(request(), meta)
+            return view(*args, **kwargs)
+        except DomainError as exc:
+            return errors.problem_for(exc)
+        except ChaliceViewError:
+            # Chalice's own HTTP errors (raised by its request parsing too) carry their status;
+            # Chalice renders them and the middleware rewrites the body as a problem.
+            raise
+        except Exception:
+            log.exception("unhandled error in route", extra={"view": view.__name__})
+            return errors.internal_error(request_id_var.get())
+        finally:
+            if binding is not None:
+                from chalicelib.auth import guard
+
+                guard.unbind_caller(binding)
+
+    return guarded
+
+
+class ApiBlueprint:
+    """A Chalice Blueprint whose routes carry OpenAPI metadata and problem-mapped errors."""
+
+    def __init__(self, import_name: str) -> None:
+        self.blueprint = Blueprint(import_name)
+
+    @property
+    def current_request(self) -> Any:
+        return self.blueprint.current_request
+
+    def route(
+        self,
+        path: str,
+        methods: tuple[str, ...] = ("GET",),
+        *,
+        summary: str,
+        aliases: tuple[str, ...] = (),
+        content_types: tuple[str, ...] = ("application/json",),
+        **meta: Any,
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        def register(view: Callable[..., Any]) -> Callable[..., Any]:
+            route_meta = RouteMeta(summary=summary, **meta)
+            guarded = _guarded(view, route_meta, lambda: self.blueprint.current_request)
+            for index, route_path in enumerate((path, *aliases)):
+                # Each path gets its own wrapper so the alias's metadata can say "hidden".
+                entry = functools.wraps(guarded)(lambda *a, _g=guarded, **kw: _g(*a, **kw))
+                setattr(entry, META_ATTRIBUTE, dataclasses.replace(route_meta, canonical=index == 0))
+                self.blueprint.route(
+                    route_path,
+                    methods=list(methods),
+                    content_types=list(content_types),
+                    name=view.__name__ if index == 0 else f"{view.__name__}_alias{index}",
+                )(entry)
+            return view
+
+        return register
+
+
+def route_meta(view: Callable[..., Any]) -> RouteMeta | None:
+    return getattr(view, META_ATTRIBUTE, None)
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(body=body, status_code=status, headers={"Content-Type": "application/json", **(headers or {})})

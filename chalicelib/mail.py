@@ -1,0 +1,20 @@
+"""Sending email through SES (moto's SES locally; `make outbox` shows what was sent)."""
+
+from __future__ import annotations
+
+from chalicelib import clients
+from chalicelib.config import get_settings
+
+
+def send_email(to: str, subject: str, text: str) -> str:
+    """Send a plain-text email; the SES message id."""
+    settings = get_settings()
+    response = clients.aws("ses").send_email(
+        Source=settings.mail_from,
+        Destination={"ToAddresses": [to]},
+        Message={
+            "Subject": {"Data": subject, "Charset": "UTF-8"},
+            "Body": {"Text": {"Data": text, "Charset": "UTF-8"}},
+        },
+    )
+    return response["MessageId"]

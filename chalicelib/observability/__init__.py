@@ -1,0 +1,1 @@
+"""Observability: log ingest and search, dashboards and alerts."""

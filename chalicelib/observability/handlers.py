@@ -1,0 +1,50 @@
+"""Observability's event handlers: the log indexer on the logs queue and the alert evaluator."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from chalicelib.jsonlog import get_logger
+from chalicelib.observability.container import alert_service, logs_alias, template_keeper
+from chalicelib.observability.indexer import classify, plan
+from chalicelib.resources import queue_name
+
+handlers = Blueprint(__name__)
+log = get_logger("observability")
+
+
+@handlers.on_sqs_message(queue=queue_name("logs"), batch_size=10, maximum_batching_window_in_seconds=1)
+def index_logs(event: Any) -> dict[str, Any]:
+    """Bulk-writes the batch's events into their daily indexes; idempotent (event id = doc id)."""
+    from opensearchpy import helpers
+
+    from chalicelib import clients
+
+    records = list(event)
+    planned = plan(logs_alias(), [(record.to_dict()["messageId"], record.body) for record in records])
+    if planned.malformed:
+        # Not ours to retry: the ingest route and the shipper only send well-formed batches.
+        log.error("malformed log messages dropped", extra={"messages": planned.malformed})
+    if not planned.actions:
+        return {"batchItemFailures": []}
+    try:
+        template_keeper().ensure()
+        _, errors = helpers.bulk(clients.opensearch(), planned.actions, raise_on_error=False, refresh=False)
+    except Exception:
+        log.exception("log indexing failed", extra={"events": len(planned.actions)})
+        retry = {planned.message_of[action["_id"]] for action in planned.actions}
+    else:
+        outcome = classify(planned, errors)
+        if outcome.dropped:
+            log.error("log events refused by the index", extra={"events": outcome.dropped})
+        retry = outcome.retry
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in sorted(retry)]}
+
+
+@handlers.schedule("rate(1 minute)")
+def evaluate_alerts(event: Any) -> dict[str, int]:
+    counts = alert_service().evaluate()
+    log.info("alerts evaluated", extra=counts)
+    return counts

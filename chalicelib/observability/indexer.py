@@ -1,0 +1,97 @@
+"""Queue messages of log events → bulk actions into the daily indexes, and what to retry.
+
+Each event's id is its document id, so a message delivered twice overwrites its own events.
+A document OpenSearch refuses as such (400: a field whose type clashes with the day's mapping
+in a way ignore_malformed cannot absorb) will never be accepted: it is dropped and logged, not
+retried. Anything else (overload, an outage) fails the message, and SQS delivers it again.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib.observability.resources import LOG_TEMPLATE
+
+TEMPLATE_TTL_S = 300
+
+
+def daily_index(alias: str, timestamp: str) -> str:
+    """`<alias>-YYYY.MM.DD` of a normalised (UTC) timestamp."""
+    return f"{alias}-{timestamp[0:4]}.{timestamp[5:7]}.{timestamp[8:10]}"
+
+
+def template_body(alias: str) -> dict[str, Any]:
+    return {"index_patterns": [f"{alias}-*"], "priority": 100, "template": {**LOG_TEMPLATE, "aliases": {alias: {}}}}
+
+
+@dataclass
+class Planned:
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    # Document id → the message that carried it.
+    message_of: dict[str, str] = field(default_factory=dict)
+    malformed: list[str] = field(default_factory=list)
+
+
+def plan(alias: str, messages: list[tuple[str, str]]) -> Planned:
+    """Bulk actions for (message id, body) pairs; bodies that are not event batches are noted."""
+    planned = Planned()
+    for message_id, body in messages:
+        try:
+            batch = json.loads(body)
+            owner, events = batch["owner"], batch["events"]
+            actions = [
+                {
+                    "_op_type": "index",
+                    "_index": daily_index(alias, event["timestamp"]),
+                    "_id": event["event_id"],
+                    "_source": {**event, "owner": owner},
+                }
+                for event in events
+            ]
+        except (ValueError, KeyError, TypeError):
+            planned.malformed.append(message_id)
+            continue
+        planned.actions += actions
+        planned.message_of.update({action["_id"]: message_id for action in actions})
+    return planned
+
+
+@dataclass
+class Outcome:
+    retry: set[str] = field(default_factory=set)
+    dropped: int = 0
+
+
+def classify(planned: Planned, errors: list[dict[str, Any]]) -> Outcome:
+    outcome = Outcome()
+    for error in errors:
+        detail = next(iter(error.values()))
+        if detail.get("status") == 400:
+            outcome.dropped += 1
+        else:
+            outcome.retry.add(planned.message_of.get(detail.get("_id"), ""))
+    outcome.retry.discard("")
+    return outcome
+
+
+class TemplateKeeper:
+    """Puts the index template at most every few minutes per process: a fresh cluster (or one
+    restarted without it) gets it back before the next daily index is created."""
+
+    def __init__(self, put: Callable[[], None], clock: Callable[[], float] = time.monotonic) -> None:
+        self._put = put
+        self._clock = clock
+        self._valid_until = 0.0
+        self._lock = threading.Lock()
+
+    def ensure(self) -> None:
+        with self._lock:
+            if self._clock() < self._valid_until:
+                return
+            self._put()
+            self._valid_until = self._clock() + TEMPLATE_TTL_S

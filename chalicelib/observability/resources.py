@@ -1,0 +1,49 @@
+"""Observability's resources (see chalicelib/resources.py): dashboards, alert rules and alert
+events in one table; the queue between log ingest and the indexer; the daily log indexes.
+
+Log indexes are daily (`<prefix>-logs-YYYY.MM.DD`, by each event's timestamp) behind one alias
+(`<prefix>-logs`), so retention drops whole indexes instead of deleting documents. They come
+and go with the days, so they are not SearchIndexSpecs: an index template (below) gives each
+one its mapping and the alias when the indexer first writes to it.
+"""
+
+from typing import Any
+
+from chalicelib.resources import Index, Key, QueueSpec, TableSpec, declare
+
+declare(
+    TableSpec(
+        key="observability",
+        hash_key=Key("pk"),
+        range_key=Key("sk"),
+        # Every alert rule under one key, for the evaluator.
+        indexes=(Index("gsi1", Key("gsi1pk"), Key("gsi1sk")),),
+    ),
+    QueueSpec(key="logs", visibility_timeout_s=60, max_receive_count=5),
+)
+
+LOGS_KEY = "logs"
+
+# Extra fields are mapped on first sight, per daily index: strings as keywords (filterable,
+# aggregatable), every number as a double (an int today and a float tomorrow must not clash).
+# ignore_malformed keeps an event whose field has another type than the mapping says: the
+# event is stored and searchable, that one field is not.
+LOG_TEMPLATE: dict[str, Any] = {
+    "settings": {"index.mapping.ignore_malformed": True},
+    "mappings": {
+        "dynamic": True,
+        "dynamic_templates": [
+            {"strings": {"match_mapping_type": "string", "mapping": {"type": "keyword", "ignore_above": 1024}}},
+            {"integers": {"match_mapping_type": "long", "mapping": {"type": "double"}}},
+        ],
+        "properties": {
+            "timestamp": {"type": "date"},
+            "level": {"type": "keyword"},
+            "service": {"type": "keyword"},
+            "message": {"type": "text"},
+            "owner": {"type": "keyword"},
+            "event_id": {"type": "keyword"},
+            "ingested_at": {"type": "date"},
+        },
+    },
+}

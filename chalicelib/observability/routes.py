@@ -1,0 +1,259 @@
+"""Observability routes: log ingest and search, dashboards, alert rules and their events.
+
+Importing this module also attaches the request-log shipper to the `http` logger when
+LOGS_SHIP_REQUESTS is on (chalicelib/observability/shipping.py): app.py only wires blueprints,
+and the shipper belongs to the blueprint that serves what it ships.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from chalice import Response
+
+from chalicelib.auth.principal import current_principal
+from chalicelib.config import get_settings
+from chalicelib.errors import BadRequest
+from chalicelib.http.etag import json_with_etag
+from chalicelib.http.requests import json_body
+from chalicelib.http.routing import ApiBlueprint, QueryParam, json_response
+from chalicelib.observability import shipping
+from chalicelib.observability.container import alert_service, dashboard_service, log_service, ship_events
+
+if TYPE_CHECKING:
+    from chalicelib.observability.dashboards import Page
+
+api = ApiBlueprint(__name__)
+LOGS, DASHBOARDS, ALERTS = ("logs",), ("dashboards",), ("alerts",)
+READ = {"auth": "user", "scope": "logs:read"}
+WRITE = {"auth": "user", "scope": "logs:write"}
+TIME_HELP = "ISO 8601 with a timezone, epoch milliseconds, or now / now-15m (s, m, h, d, w)"
+PAGING = (
+    QueryParam("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}),
+    QueryParam("cursor", {"type": "string"}, "The `next` value of the previous page"),
+)
+WINDOW = (
+    QueryParam("from", {"type": "string"}, f"Start (inclusive): {TIME_HELP}"),
+    QueryParam("to", {"type": "string"}, f"End (exclusive), default now: {TIME_HELP}"),
+)
+
+shipping.install(get_settings().logs_ship_requests, ship_events)
+
+
+def _query() -> dict[str, str]:
+    return api.current_request.query_params or {}
+
+
+def _limit() -> int:
+    raw = _query().get("limit", "20")
+    try:
+        return int(raw)
+    except ValueError:
+        raise BadRequest(f"limit must be an integer, got {raw!r}") from None
+
+
+def _page(page: Page) -> Response:
+    return json_response({"items": page.items, "count": len(page.items), "next": page.next_cursor})
+
+
+# -- logs -----------------------------------------------------------------------------------
+
+
+@api.route(
+    "/api/v1/logs",
+    ("POST",),
+    summary="Ship log events",
+    description="A JSON array, or NDJSON (`application/x-ndjson`), of events with timestamp, level, service, "
+    "message and any other fields. Each event is judged alone: 202 when all are accepted, 207 with the rejected "
+    "ones and their positions when some are, 400 when none is. Accepted events are searchable about a second "
+    "later. Log shippers authenticate with an API key with the `logs:write` scope.",
+    content_types=("application/json", "application/x-ndjson"),
+    request_schema="log-events",
+    responses={202: "All accepted", 207: "Some accepted: {accepted, rejected, errors: [{index, line, errors}]}"},
+    tags=LOGS,
+    **WRITE,
+)
+def ship_logs():
+    summary = log_service().ingest(current_principal(), api.current_request.raw_body)
+    return json_response(summary, status=207 if summary["rejected"] else 202)
+
+
+@api.route(
+    "/api/v1/logs/search",
+    summary="Search my logs",
+    description="Newest first, with the total, a date histogram (interval chosen for the window), and counts per "
+    "level and service, all under the same filters. `q` is query-string syntax over the message (`field:value` "
+    "for any field); the window defaults to the last 24 h.",
+    query=(
+        QueryParam("q", {"type": "string"}),
+        QueryParam("level", {"type": "string"}, "Comma-separated levels"),
+        QueryParam("service", {"type": "string"}, "Comma-separated services"),
+        *WINDOW,
+        QueryParam("limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}),
+        QueryParam("cursor", {"type": "string"}, "The `next` value of the previous page"),
+        QueryParam("owner", {"type": "string"}, "Administrators: another owner's logs (`platform`: the API's own)"),
+    ),
+    tags=LOGS,
+    **READ,
+)
+def search_logs():
+    return json_response(log_service().search(current_principal(), _query()))
+
+
+# -- dashboards -----------------------------------------------------------------------------
+
+
+@api.route(
+    "/api/v1/dashboards",
+    ("POST",),
+    summary="Create a dashboard",
+    description="Widgets: a saved log query plus a view: count_over_time {interval}, top_terms {field, n} or "
+    "stat {stat: count|min|max|avg|sum, field}.",
+    request_schema="dashboard",
+    responses={201: "The dashboard"},
+    tags=DASHBOARDS,
+    **WRITE,
+)
+def create_dashboard():
+    created = dashboard_service().create(current_principal(), json_body(api.current_request, "dashboard"))
+    return json_response(created, status=201, headers={"Location": f"/api/v1/dashboards/{created['id']}"})
+
+
+@api.route("/api/v1/dashboards", summary="My dashboards", query=PAGING, tags=DASHBOARDS, **READ)
+def list_dashboards():
+    return _page(dashboard_service().list(current_principal(), _limit(), _query().get("cursor")))
+
+
+@api.route(
+    "/api/v1/dashboards/{dashboard_id}",
+    summary="A dashboard",
+    responses={200: "The dashboard", 304: "Not modified"},
+    tags=DASHBOARDS,
+    **READ,
+)
+def get_dashboard(dashboard_id):
+    return json_with_etag(api.current_request, dashboard_service().get(current_principal(), dashboard_id))
+
+
+@api.route(
+    "/api/v1/dashboards/{dashboard_id}",
+    ("PUT",),
+    summary="Replace a dashboard",
+    request_schema="dashboard",
+    tags=DASHBOARDS,
+    **WRITE,
+)
+def replace_dashboard(dashboard_id):
+    body = json_body(api.current_request, "dashboard")
+    return json_response(dashboard_service().replace(current_principal(), dashboard_id, body))
+
+
+@api.route(
+    "/api/v1/dashboards/{dashboard_id}",
+    ("DELETE",),
+    summary="Delete a dashboard",
+    responses={204: "Deleted"},
+    produces=None,
+    tags=DASHBOARDS,
+    **WRITE,
+)
+def delete_dashboard(dashboard_id):
+    dashboard_service().delete(current_principal(), dashboard_id)
+    return Response(body="", status_code=204)
+
+
+@api.route(
+    "/api/v1/dashboards/{dashboard_id}/data",
+    summary="A dashboard's data",
+    description="Every widget computed over the window (default the last hour) by one aggregation query each, "
+    "as chart-ready series: labels + values (count_over_time, top_terms), value + count (stat). A widget whose "
+    "interval makes too many buckets for the window answers with an error of its own.",
+    query=WINDOW,
+    tags=DASHBOARDS,
+    **READ,
+)
+def dashboard_data(dashboard_id):
+    query = _query()
+    return json_response(
+        dashboard_service().data(current_principal(), dashboard_id, query.get("from"), query.get("to"))
+    )
+
+
+# -- alerts ---------------------------------------------------------------------------------
+
+
+@api.route(
+    "/api/v1/alerts",
+    ("POST",),
+    summary="Create an alert rule",
+    description="Evaluated every minute: the count of events matching `query` in the last `window` is compared "
+    "with `threshold`. Crossing it opens an alert event and notifies each channel once (email through SES, or a "
+    "webhook POST); going back resolves it and notifies once more.",
+    request_schema="alert-rule",
+    responses={201: "The rule"},
+    tags=ALERTS,
+    **WRITE,
+)
+def create_alert():
+    created = alert_service().create(current_principal(), json_body(api.current_request, "alert-rule"))
+    return json_response(created, status=201, headers={"Location": f"/api/v1/alerts/{created['id']}"})
+
+
+@api.route("/api/v1/alerts", summary="My alert rules", query=PAGING, tags=ALERTS, **READ)
+def list_alerts():
+    return _page(alert_service().list(current_principal(), _limit(), _query().get("cursor")))
+
+
+@api.route(
+    "/api/v1/alerts/{alert_id}",
+    summary="An alert rule",
+    description="With its state (ok or firing) and the value of its last evaluation.",
+    responses={200: "The rule", 304: "Not modified"},
+    tags=ALERTS,
+    **READ,
+)
+def get_alert(alert_id):
+    return json_with_etag(api.current_request, alert_service().get(current_principal(), alert_id))
+
+
+@api.route(
+    "/api/v1/alerts/{alert_id}",
+    ("PUT",),
+    summary="Replace an alert rule",
+    description="Its state carries over: a firing rule resolves at the next evaluation if the new condition no "
+    "longer holds.",
+    request_schema="alert-rule",
+    tags=ALERTS,
+    **WRITE,
+)
+def replace_alert(alert_id):
+    body = json_body(api.current_request, "alert-rule")
+    return json_response(alert_service().replace(current_principal(), alert_id, body))
+
+
+@api.route(
+    "/api/v1/alerts/{alert_id}",
+    ("DELETE",),
+    summary="Delete an alert rule",
+    description="With its history of events.",
+    responses={204: "Deleted"},
+    produces=None,
+    tags=ALERTS,
+    **WRITE,
+)
+def delete_alert(alert_id):
+    alert_service().delete(current_principal(), alert_id)
+    return Response(body="", status_code=204)
+
+
+@api.route(
+    "/api/v1/alerts/{alert_id}/events",
+    summary="An alert rule's history",
+    description="Each time it fired, newest first: when it opened and resolved, the values, the notifications "
+    "sent and whether they were delivered.",
+    query=PAGING,
+    tags=ALERTS,
+    **READ,
+)
+def alert_events(alert_id):
+    return _page(alert_service().events(current_principal(), alert_id, _limit(), _query().get("cursor")))

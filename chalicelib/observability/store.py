@@ -1,0 +1,285 @@
+"""The observability table (PynamoDB): dashboards, alert rules and alert events.
+
+    OWNER#<user>  DASHBOARD#<id>                      a dashboard (its definition as JSON)
+    OWNER#<user>  ALERT#<id>                          an alert rule, its state; gsi1: ALERT-RULES / <id>
+    RULE#<id>     EVENT#<opened ms, 13 digits>#<id>   one firing of a rule, newest last
+
+A rule's state moves ok → firing and back in a transaction with its event, each conditioned
+on the state it expects: two evaluators running at once open one event, and notify once.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from pynamodb.attributes import BooleanAttribute, ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DeleteError, PutError, TransactWriteError, UpdateError
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.dynamo import condition_failed, failed_conditions, get_or_none, keyed_model
+from chalicelib.errors import BadRequest
+
+OK, FIRING = "ok", "firing"
+RULES_KEY = "ALERT-RULES"
+
+
+ObservabilityItem = keyed_model("observability")
+
+
+class DashboardItem(ObservabilityItem):
+    dashboard_id = UnicodeAttribute()
+    owner_id = UnicodeAttribute()
+    body = UnicodeAttribute()
+    created_at = NumberAttribute()
+    updated_at = NumberAttribute()
+
+    @staticmethod
+    def key(owner_id: str, dashboard_id: str) -> tuple[str, str]:
+        return f"OWNER#{owner_id}", f"DASHBOARD#{dashboard_id}"
+
+
+class AllRules(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class AlertRuleItem(ObservabilityItem):
+    rule_id = UnicodeAttribute()
+    owner_id = UnicodeAttribute()
+    body = UnicodeAttribute()
+    enabled = BooleanAttribute(default=True)
+    state = UnicodeAttribute(default=OK)
+    # The sort key of the open event while firing.
+    open_event = UnicodeAttribute(null=True)
+    last_value = NumberAttribute(null=True)
+    last_evaluated_at = NumberAttribute(null=True)
+    created_at = NumberAttribute()
+    updated_at = NumberAttribute()
+    gsi1pk = UnicodeAttribute(default=RULES_KEY)
+    gsi1sk = UnicodeAttribute()
+    all_rules = AllRules()
+
+    @staticmethod
+    def key(owner_id: str, rule_id: str) -> tuple[str, str]:
+        return f"OWNER#{owner_id}", f"ALERT#{rule_id}"
+
+
+class Notification(MapAttribute):
+    transition = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    ok = BooleanAttribute()
+    error = UnicodeAttribute(null=True)
+    at = NumberAttribute()
+
+
+class AlertEventItem(ObservabilityItem):
+    event_id = UnicodeAttribute()
+    rule_id = UnicodeAttribute()
+    opened_at = NumberAttribute()
+    open_value = NumberAttribute()
+    resolved_at = NumberAttribute(null=True)
+    resolve_value = NumberAttribute(null=True)
+    # The rule's condition when the event opened: {query, window, comparison, threshold}.
+    condition = UnicodeAttribute()
+    notifications = ListAttribute(of=Notification, default=list)
+
+    @staticmethod
+    def key(rule_id: str, opened_at: int, event_id: str) -> tuple[str, str]:
+        return f"RULE#{rule_id}", f"EVENT#{opened_at:013d}#{event_id}"
+
+
+def encode_cursor(sort_key: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"after": sort_key}).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        after = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))["after"]
+    except (ValueError, KeyError, TypeError):
+        raise BadRequest("The cursor is not one this API issued") from None
+    if not isinstance(after, str):
+        raise BadRequest("The cursor is not one this API issued")
+    return after
+
+
+class ObservabilityStore:
+    def _connection(self) -> Connection:
+        return Connection(region=ObservabilityItem.Meta.region, host=ObservabilityItem.Meta.host)
+
+    # -- shared ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _save(item: ObservabilityItem, create: bool) -> bool:
+        """Create (must not exist) or replace (must exist); False when that precondition fails."""
+        condition = ObservabilityItem.sk.does_not_exist() if create else ObservabilityItem.sk.exists()
+        try:
+            item.save(condition=condition)
+        except PutError as exc:
+            if condition_failed(exc):
+                return False
+            raise
+        return True
+
+    @staticmethod
+    def _delete(item: ObservabilityItem) -> bool:
+        try:
+            item.delete(condition=ObservabilityItem.sk.exists())
+        except DeleteError as exc:
+            if condition_failed(exc):
+                return False
+            raise
+        return True
+
+    @staticmethod
+    def _page(
+        model: type[Model], pk: str, prefix: str, after: str | None, page_size: int, newest_first: bool = False
+    ) -> Iterator[Any]:
+        yield from model.query(
+            pk,
+            ObservabilityItem.sk.startswith(prefix),
+            scan_index_forward=not newest_first,
+            last_evaluated_key={"pk": {"S": pk}, "sk": {"S": after}} if after else None,
+            page_size=page_size,
+        )
+
+    # -- dashboards -----------------------------------------------------------------------
+
+    def save_dashboard(self, item: DashboardItem, create: bool) -> bool:
+        return self._save(item, create)
+
+    def dashboard(self, owner_id: str, dashboard_id: str) -> DashboardItem | None:
+        return get_or_none(DashboardItem, *DashboardItem.key(owner_id, dashboard_id))
+
+    def delete_dashboard(self, owner_id: str, dashboard_id: str) -> bool:
+        return self._delete(DashboardItem(*DashboardItem.key(owner_id, dashboard_id)))
+
+    def dashboards(self, owner_id: str, after: str | None, page_size: int) -> Iterator[DashboardItem]:
+        return self._page(DashboardItem, f"OWNER#{owner_id}", "DASHBOARD#", after, page_size)
+
+    # -- alert rules ----------------------------------------------------------------------
+
+    def save_rule(self, item: AlertRuleItem, create: bool) -> bool:
+        return self._save(item, create)
+
+    def update_rule(self, owner_id: str, rule_id: str, body: str, enabled: bool, at: int) -> AlertRuleItem | None:
+        """A new definition; the rule's state (firing or not) carries over."""
+        item = AlertRuleItem(*AlertRuleItem.key(owner_id, rule_id))
+        try:
+            item.update(
+                actions=[
+                    AlertRuleItem.body.set(body),
+                    AlertRuleItem.enabled.set(enabled),
+                    AlertRuleItem.updated_at.set(at),
+                ],
+                condition=AlertRuleItem.sk.exists(),
+            )
+        except UpdateError as exc:
+            if condition_failed(exc):
+                return None
+            raise
+        return item
+
+    def rule(self, owner_id: str, rule_id: str) -> AlertRuleItem | None:
+        return get_or_none(AlertRuleItem, *AlertRuleItem.key(owner_id, rule_id))
+
+    def rules(self, owner_id: str, after: str | None, page_size: int) -> Iterator[AlertRuleItem]:
+        return self._page(AlertRuleItem, f"OWNER#{owner_id}", "ALERT#", after, page_size)
+
+    def all_rules(self) -> Iterator[AlertRuleItem]:
+        """Every enabled rule of every owner (the index is eventually consistent: a rule saved a
+        moment ago may wait for the next evaluation)."""
+        return AlertRuleItem.all_rules.query(RULES_KEY, filter_condition=AlertRuleItem.enabled == True, page_size=100)  # noqa: E712
+
+    def delete_rule(self, owner_id: str, rule_id: str) -> bool:
+        if not self._delete(AlertRuleItem(*AlertRuleItem.key(owner_id, rule_id))):
+            return False
+        with AlertEventItem.batch_write() as batch:
+            for event in AlertEventItem.query(f"RULE#{rule_id}"):
+                batch.delete(event)
+        return True
+
+    def record_evaluation(self, rule: AlertRuleItem, value: float, at: int) -> None:
+        try:
+            rule.update(
+                actions=[AlertRuleItem.last_value.set(value), AlertRuleItem.last_evaluated_at.set(at)],
+                condition=AlertRuleItem.sk.exists(),
+            )
+        except UpdateError as exc:
+            # Deleted while it was being evaluated: nothing to record.
+            if not condition_failed(exc):
+                raise
+
+    # -- alert events ---------------------------------------------------------------------
+
+    def open_alert(self, rule: AlertRuleItem, event: AlertEventItem, at: int) -> bool:
+        """ok → firing with a new event, unless another evaluator did it first."""
+        try:
+            with TransactWrite(connection=self._connection()) as transaction:
+                transaction.update(
+                    rule,
+                    actions=[
+                        AlertRuleItem.state.set(FIRING),
+                        AlertRuleItem.open_event.set(event.sk),
+                        AlertRuleItem.last_value.set(event.open_value),
+                        AlertRuleItem.last_evaluated_at.set(at),
+                    ],
+                    condition=AlertRuleItem.sk.exists() & (AlertRuleItem.state == OK),
+                )
+                transaction.save(event, condition=AlertEventItem.sk.does_not_exist())
+        except TransactWriteError as exc:
+            if any(failed_conditions(exc)):
+                return False
+            raise
+        return True
+
+    def resolve_alert(self, rule: AlertRuleItem, value: float, at: int) -> AlertEventItem | None:
+        """firing → ok, closing the open event; None if another evaluator did it first."""
+        open_event = rule.open_event or ""
+        event = AlertEventItem(f"RULE#{rule.rule_id}", open_event)
+        try:
+            with TransactWrite(connection=self._connection()) as transaction:
+                transaction.update(
+                    rule,
+                    actions=[
+                        AlertRuleItem.state.set(OK),
+                        AlertRuleItem.open_event.remove(),
+                        AlertRuleItem.last_value.set(value),
+                        AlertRuleItem.last_evaluated_at.set(at),
+                    ],
+                    condition=(AlertRuleItem.state == FIRING) & (AlertRuleItem.open_event == open_event),
+                )
+                transaction.update(
+                    event,
+                    actions=[AlertEventItem.resolved_at.set(at), AlertEventItem.resolve_value.set(value)],
+                    condition=AlertEventItem.sk.exists(),
+                )
+        except TransactWriteError as exc:
+            if any(failed_conditions(exc)):
+                return None
+            raise
+        return get_or_none(AlertEventItem, event.pk, event.sk)
+
+    def record_notifications(self, event: AlertEventItem, sent: list[dict[str, Any]]) -> None:
+        """Appended in place: the open and the resolve notifications may be recorded at once."""
+        notifications = [Notification(**entry) for entry in sent]
+        try:
+            event.update(
+                actions=[AlertEventItem.notifications.set(AlertEventItem.notifications.append(notifications))],
+                condition=AlertEventItem.sk.exists(),
+            )
+        except UpdateError as exc:
+            if not condition_failed(exc):
+                raise
+
+    def events(self, rule_id: str, after: str | None, page_size: int) -> Iterator[AlertEventItem]:
+        return self._page(AlertEventItem, f"RULE#{rule_id}", "EVENT#", after, page_size, newest_first=True)

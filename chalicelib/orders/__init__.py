@@ -1,0 +1,1 @@
+"""Orders: the Redis-cached cart, orders placed in one transaction, simulated card payments."""

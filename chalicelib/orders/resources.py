@@ -1,0 +1,21 @@
+"""The orders context's resources: one table (carts, orders, payments, idempotency records, the
+simulated provider's ledger, consumer inbox) listed per user through gsi1, its stream as the
+outbox of cart/order/payment events, and the queue of the order confirmation mailer."""
+
+from chalicelib.resources import Index, Key, QueueSpec, TableSpec, declare
+
+CONFIRMATION_QUEUE = "order-confirmations"
+
+declare(
+    TableSpec(
+        key="orders",
+        hash_key=Key("pk"),
+        range_key=Key("sk"),
+        indexes=(Index("gsi1", Key("gsi1pk"), Key("gsi1sk")),),
+        stream=True,
+        ttl_attribute="expires_at",
+        stream_failure_queue="orders-stream-failures",
+    ),
+    QueueSpec(key="orders-stream-failures", dead_letter=False),
+    QueueSpec(key=CONFIRMATION_QUEUE),
+)

@@ -1,0 +1,283 @@
+"""Cart, order and payment routes. The seed's paths (`/api/cart/`, `/api/orders/create/`,
+`/api/payments/process/`) answer the same as the v1 ones."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from chalice import Response
+
+from chalicelib.auth.principal import current_principal
+from chalicelib.documents.types import parse_if_match
+from chalicelib.errors import BadRequest
+from chalicelib.http import errors
+from chalicelib.http.requests import json_body
+from chalicelib.http.routing import ApiBlueprint, QueryParam, json_response
+from chalicelib.orders.container import cart_service, order_service, payment_service
+from chalicelib.orders.errors import InsufficientStock
+
+api = ApiBlueprint(__name__)
+CART = ("cart",)
+ORDERS = ("orders",)
+PAYMENTS = ("payments",)
+READ = {"auth": "user", "scope": "orders:read"}
+WRITE = {"auth": "user", "scope": "orders:write"}
+CART_ITEM = ("/api/cart/items/{product_id}",)
+
+
+def _product_id(raw: str) -> int:
+    if not raw.isdigit() or len(raw) > 16:
+        raise BadRequest(f"{raw!r} is not a product id")
+    return int(raw)
+
+
+def _cart(view: dict, cached: bool | None = None) -> Response:
+    headers = {"Cache-Control": "no-store"}
+    if cached is not None:
+        headers["X-Cache"] = "HIT" if cached else "MISS"
+    return json_response(view, headers=headers)
+
+
+# -- cart -----------------------------------------------------------------------------------------
+
+
+@api.route(
+    "/api/v1/cart",
+    summary="My cart",
+    description="Read through Redis (`cart:<user_id>`): `X-Cache: HIT` when it came from there. Each line shows "
+    "the product's current price and stock; `available` is false when the stock no longer covers it.",
+    aliases=("/api/cart",),
+    tags=CART,
+    **READ,
+)
+def view_cart():
+    view, cached = cart_service().view(current_principal().user_id)
+    return _cart(view, cached)
+
+
+@api.route(
+    "/api/v1/cart/add",
+    ("POST",),
+    summary="Add to my cart",
+    description="Adds `quantity` (default 1) to the line; the line may not exceed the product's stock (409).",
+    aliases=("/api/cart/add",),
+    request_schema="cart-add",
+    responses={200: "The cart", 404: "No such product", 409: "Not enough stock"},
+    tags=CART,
+    **WRITE,
+)
+def add_to_cart():
+    data = json_body(api.current_request, "cart-add")
+    view = cart_service().add(current_principal().user_id, data["product_id"], data.get("quantity", 1))
+    return _cart(view)
+
+
+@api.route(
+    "/api/v1/cart/items/{product_id}",
+    ("PATCH",),
+    summary="Change a line's quantity",
+    aliases=CART_ITEM,
+    request_schema="cart-quantity",
+    responses={200: "The cart", 404: "Not in the cart", 409: "Not enough stock"},
+    tags=CART,
+    **WRITE,
+)
+def set_cart_quantity(product_id):
+    data = json_body(api.current_request, "cart-quantity")
+    return _cart(cart_service().set_quantity(current_principal().user_id, _product_id(product_id), data["quantity"]))
+
+
+@api.route(
+    "/api/v1/cart/items/{product_id}",
+    ("DELETE",),
+    summary="Remove a line",
+    aliases=CART_ITEM,
+    responses={200: "The cart", 404: "Not in the cart"},
+    tags=CART,
+    **WRITE,
+)
+def remove_from_cart(product_id):
+    return _cart(cart_service().remove(current_principal().user_id, _product_id(product_id)))
+
+
+@api.route(
+    "/api/v1/cart",
+    ("DELETE",),
+    summary="Empty my cart",
+    aliases=("/api/cart",),
+    responses={204: "Emptied"},
+    produces=None,
+    tags=CART,
+    **WRITE,
+)
+def clear_cart():
+    cart_service().clear(current_principal().user_id)
+    return Response(body="", status_code=204)
+
+
+# -- orders ---------------------------------------------------------------------------------------
+
+
+@api.route(
+    "/api/v1/orders",
+    ("POST",),
+    summary="Order my cart",
+    description="One transaction: the order with a price snapshot and total, each product's stock taken under "
+    "`stock >= quantity`, the cart emptied. A shortfall is a 409 `insufficient-stock` problem whose `items` "
+    "name each product short, and nothing changes. The order starts `pending_payment`.",
+    aliases=("/api/orders/create", "/api/orders"),
+    responses={201: "The order", 409: "Empty cart, or not enough stock"},
+    tags=ORDERS,
+    **WRITE,
+)
+def place_order():
+    from chalicelib.auth.container import identity_service
+
+    principal = current_principal()
+    email = identity_service().profile(principal).get("email")
+    try:
+        order = order_service().place(principal, email)
+    except InsufficientStock as exc:
+        return errors.problem(409, exc.slug, exc.title, exc.detail, items=exc.items)
+    return json_response(order, status=201, headers={"Location": f"/api/v1/orders/{order['id']}"})
+
+
+@api.route(
+    "/api/v1/orders",
+    summary="My orders",
+    description="Newest first; `next` is the cursor of the following page.",
+    aliases=("/api/orders",),
+    query=(
+        QueryParam("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}),
+        QueryParam("cursor", {"type": "string"}),
+    ),
+    tags=ORDERS,
+    **READ,
+)
+def list_orders():
+    query = api.current_request.query_params or {}
+    raw = query.get("limit", "20")
+    if not raw.isdigit():
+        raise BadRequest(f"limit must be an integer, got {raw!r}")
+    return json_response(order_service().history(current_principal(), int(raw), query.get("cursor")))
+
+
+@api.route(
+    "/api/v1/orders/{order_id}",
+    summary="An order",
+    description="With its status history. Another user's order is 404. Strong `ETag`; 304 on `If-None-Match`.",
+    aliases=("/api/orders/{order_id}",),
+    responses={200: "The order", 304: "Not modified"},
+    tags=ORDERS,
+    **READ,
+)
+def get_order(order_id):
+    order = order_service().get(current_principal(), order_id)
+    etag = '"' + hashlib.sha256(json.dumps(order, sort_keys=True).encode()).hexdigest()[:32] + '"'
+    wanted = parse_if_match(api.current_request.headers.get("if-none-match")) or []
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    if etag in wanted:
+        return Response(body="", status_code=304, headers=headers)
+    return json_response(order, headers=headers)
+
+
+@api.route(
+    "/api/v1/orders/{order_id}/cancel",
+    ("POST",),
+    summary="Cancel my order",
+    description="Only while it is `pending_payment`; its stock goes back.",
+    aliases=("/api/orders/{order_id}/cancel",),
+    responses={200: "The cancelled order", 409: "Not pending payment"},
+    tags=ORDERS,
+    **WRITE,
+)
+def cancel_order(order_id):
+    return json_response(order_service().cancel(current_principal(), order_id))
+
+
+@api.route(
+    "/api/v1/orders/{order_id}/status",
+    ("PATCH",),
+    summary="Advance an order",
+    description="Administrators: `paid → shipped → delivered`, `pending_payment → cancelled` (stock goes back). "
+    "Anything else is 409; a paid order is cancelled by refunding its payment.",
+    aliases=("/api/orders/{order_id}/status",),
+    request_schema="order-status",
+    responses={200: "The order", 409: "Not allowed from the current status"},
+    auth="admin",
+    scope="orders:write",
+    tags=ORDERS,
+)
+def set_order_status(order_id):
+    data = json_body(api.current_request, "order-status")
+    return json_response(order_service().set_status(current_principal(), order_id, data["status"]))
+
+
+# -- payments -------------------------------------------------------------------------------------
+
+
+@api.route(
+    "/api/v1/payments/process",
+    ("POST",),
+    summary="Pay an order",
+    description="Charges the order's total (never an amount from the client) through the simulated Stripe "
+    "provider. Needs an `Idempotency-Key` header: the same key and body answer the stored response again "
+    "(`Idempotent-Replayed: true`) and charge once; the same key with another body is 422. A declined card is a "
+    "402 `payment-declined` problem with the `decline_code`. A paid order cannot be paid again (409).",
+    aliases=("/api/payments/process",),
+    request_schema="payment-process",
+    responses={
+        200: "The payment (status succeeded)",
+        402: "Declined",
+        409: "Not payable, or being paid",
+        422: "Idempotency-Key reused with another body",
+    },
+    tags=PAYMENTS,
+    **WRITE,
+)
+def process_payment():
+    request = api.current_request
+    data = json_body(request, "payment-process")
+    result = payment_service().process(current_principal(), request.headers.get("idempotency-key"), data)
+    headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
+    payment = result.payment
+    if payment["status"] == "declined":
+        detail = f"The card was declined ({payment['decline_code']}); the order is still pending payment"
+        return errors.problem(
+            402,
+            "payment-declined",
+            "Payment declined",
+            detail,
+            headers=headers,
+            decline_code=payment["decline_code"],
+            payment=payment,
+        )
+    return json_response(payment, headers=headers)
+
+
+@api.route(
+    "/api/v1/payments/{payment_id}",
+    summary="A payment",
+    aliases=("/api/payments/{payment_id}",),
+    tags=PAYMENTS,
+    **READ,
+)
+def get_payment(payment_id):
+    return json_response(payment_service().get(current_principal(), payment_id))
+
+
+@api.route(
+    "/api/v1/payments/{payment_id}/refund",
+    ("POST",),
+    summary="Refund a payment",
+    description="Administrators. The provider refunds the charge once; an order not shipped yet is cancelled "
+    "and its stock goes back.",
+    aliases=("/api/payments/{payment_id}/refund",),
+    responses={200: "The refunded payment", 409: "Not refundable"},
+    auth="admin",
+    scope="orders:write",
+    tags=PAYMENTS,
+)
+def refund_payment(payment_id):
+    return json_response(payment_service().refund(current_principal(), payment_id))

@@ -1,0 +1,453 @@
+"""The orders table (PynamoDB), one item type per key prefix:
+
+| item | pk | sk | notes |
+|---|---|---|---|
+| cart | `CART#<user>` | `CART` | lines as JSON, `version` for optimistic writes |
+| order | `ORDER#<id>` | `ORDER` | price snapshot, status history; gsi1 = `USER#<user>` / `ORDER#<ms>#<id>` |
+| payment | `PAYMENT#<id>` | `PAYMENT` | one per charge attempt (succeeded, declined, refunded) |
+| idempotency record | `IDEMPOTENCY#<user>#<key hash>` | `IDEMPOTENCY` | request hash, stored outcome, TTL |
+| simulated charge | `SIMCHARGE#<provider key>` | `CHARGE` | the simulated provider's ledger |
+| inbox entry | `INBOX#<consumer>#<event id>` | `INBOX` | an event a consumer handled, TTL |
+
+Everything that must change together changes in one TransactWriteItems: placing an order
+(order + every product's stock + the cart), paying (payment + order + idempotency record),
+cancelling and refunding (order + stock back).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import DeleteError, PutError, TransactWriteError, UpdateError
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.catalog.store import ProductItem
+from chalicelib.dynamo import condition_failed, failed_conditions, get_or_none, keyed_model, transaction_connection
+from chalicelib.errors import Conflict
+
+OrdersItem = keyed_model("orders")
+
+
+# -- carts ----------------------------------------------------------------------------------------
+
+
+class CartItem(OrdersItem):
+    user_id = UnicodeAttribute()
+    # [{"product_id", "quantity"}] in the order products were added.
+    lines = UnicodeAttribute()
+    version = NumberAttribute()
+    updated_at = NumberAttribute()
+
+    @staticmethod
+    def key(user_id: str) -> tuple[str, str]:
+        return f"CART#{user_id}", "CART"
+
+    def quantities(self) -> dict[int, int]:
+        return {int(line["product_id"]): int(line["quantity"]) for line in json.loads(self.lines)}
+
+
+# -- orders ---------------------------------------------------------------------------------------
+
+
+class HistoryEntry(MapAttribute):
+    status = UnicodeAttribute()
+    at = NumberAttribute()
+    by = UnicodeAttribute()
+
+
+class ByUser(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class OrderItem(OrdersItem):
+    order_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    email = UnicodeAttribute(null=True)
+    status = UnicodeAttribute()
+    # The price snapshot: [{"product_id", "title", "price_cents", "quantity", "line_total_cents", "thumbnail"}].
+    lines = UnicodeAttribute()
+    total_cents = NumberAttribute()
+    currency = UnicodeAttribute()
+    history = ListAttribute(of=HistoryEntry)
+    created_at = NumberAttribute()
+    updated_at = NumberAttribute()
+    payment_id = UnicodeAttribute(null=True)
+    # Who is charging the order right now, and until when (a crashed payer's claim runs out).
+    paying_id = UnicodeAttribute(null=True)
+    paying_until = NumberAttribute(null=True)
+    gsi1pk = UnicodeAttribute()
+    gsi1sk = UnicodeAttribute()
+    by_user = ByUser()
+
+    @staticmethod
+    def key(order_id: str) -> tuple[str, str]:
+        return f"ORDER#{order_id}", "ORDER"
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        return json.loads(self.lines)
+
+    def quantities(self) -> dict[int, int]:
+        return {int(line["product_id"]): int(line["quantity"]) for line in self.snapshot()}
+
+
+def user_orders_key(user_id: str) -> str:
+    return f"USER#{user_id}"
+
+
+# -- payments -------------------------------------------------------------------------------------
+
+
+class PaymentItem(OrdersItem):
+    payment_id = UnicodeAttribute()
+    order_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    amount_cents = NumberAttribute()
+    currency = UnicodeAttribute()
+    status = UnicodeAttribute()
+    payment_method = UnicodeAttribute()
+    charge_id = UnicodeAttribute()
+    decline_code = UnicodeAttribute(null=True)
+    created_at = NumberAttribute()
+    refund_id = UnicodeAttribute(null=True)
+    refunded_at = NumberAttribute(null=True)
+
+    @staticmethod
+    def key(payment_id: str) -> tuple[str, str]:
+        return f"PAYMENT#{payment_id}", "PAYMENT"
+
+
+class IdempotencyItem(OrdersItem):
+    user_id = UnicodeAttribute()
+    request_hash = UnicodeAttribute()
+    # "pending" while the first request runs, "done" once its outcome is stored.
+    state = UnicodeAttribute()
+    outcome = UnicodeAttribute(null=True)
+    locked_until = NumberAttribute()
+    expires_at = NumberAttribute()
+
+    @staticmethod
+    def key(user_id: str, key_hash: str) -> tuple[str, str]:
+        return f"IDEMPOTENCY#{user_id}#{key_hash}", "IDEMPOTENCY"
+
+
+class ChargeItem(OrdersItem):
+    charge_id = UnicodeAttribute()
+    amount_cents = NumberAttribute()
+    currency = UnicodeAttribute()
+    payment_method = UnicodeAttribute()
+    status = UnicodeAttribute()
+    decline_code = UnicodeAttribute(null=True)
+    description = UnicodeAttribute()
+    refund_id = UnicodeAttribute(null=True)
+    created_at = NumberAttribute()
+
+    @staticmethod
+    def key(provider_key: str) -> tuple[str, str]:
+        return f"SIMCHARGE#{provider_key}", "CHARGE"
+
+
+class InboxItem(OrdersItem):
+    state = UnicodeAttribute()
+    locked_until = NumberAttribute()
+    expires_at = NumberAttribute()
+
+    @staticmethod
+    def key(consumer: str, event_id: str) -> tuple[str, str]:
+        return f"INBOX#{consumer}#{event_id}", "INBOX"
+
+
+class Shortfall(Exception):
+    """Products whose stock could not cover an order (or that are gone)."""
+
+    def __init__(self, product_ids: tuple[int, ...]) -> None:
+        super().__init__(f"short of products {product_ids}")
+        self.product_ids = product_ids
+
+
+def _stock_change(product_id: int, delta: int) -> tuple[ProductItem, list[Any]]:
+    return ProductItem(*ProductItem.key(product_id)), [ProductItem.stock.add(delta), ProductItem.version.add(1)]
+
+
+class OrdersStore:
+    # -- carts ------------------------------------------------------------------------------
+
+    def cart(self, user_id: str) -> CartItem | None:
+        return get_or_none(CartItem, *CartItem.key(user_id))
+
+    def save_cart(self, user_id: str, lines: list[dict[str, int]], expected_version: int, now: float) -> bool:
+        """Write the cart if it is still at `expected_version` (0: absent); an empty cart is
+        deleted. False when another write got there first."""
+        condition = CartItem.pk.does_not_exist() if expected_version == 0 else CartItem.version == expected_version
+        try:
+            if lines:
+                CartItem(
+                    *CartItem.key(user_id),
+                    user_id=user_id,
+                    lines=json.dumps(lines, separators=(",", ":")),
+                    version=expected_version + 1,
+                    updated_at=now,
+                ).save(condition=condition)
+            elif expected_version:
+                CartItem(*CartItem.key(user_id)).delete(condition=condition)
+        except (PutError, DeleteError) as exc:
+            if condition_failed(exc):
+                return False
+            raise
+        return True
+
+    # -- orders -----------------------------------------------------------------------------
+
+    def place_order(self, order: OrderItem, quantities: dict[int, int], cart_version: int) -> None:
+        """The order, every product's stock taken under `stock >= quantity`, the cart emptied:
+        all or nothing. Shortfall names the products that could not cover it; Conflict means
+        the cart changed meanwhile."""
+        product_ids = list(quantities)
+        try:
+            with TransactWrite(connection=transaction_connection(OrdersItem)) as transaction:
+                transaction.save(order, condition=OrderItem.pk.does_not_exist())
+                for product_id in product_ids:
+                    item, actions = _stock_change(product_id, -quantities[product_id])
+                    condition = (ProductItem.stock >= quantities[product_id]) & (ProductItem.deleted == False)  # noqa: E712
+                    transaction.update(item, actions=actions, condition=condition)
+                transaction.delete(CartItem(*CartItem.key(order.user_id)), condition=CartItem.version == cart_version)
+        except TransactWriteError as exc:
+            # PynamoDB sends deletes, then puts, then updates: the cart, the order, the products.
+            failed = failed_conditions(exc)
+            short = tuple(pid for pid, bad in zip(product_ids, failed[2:], strict=True) if bad)
+            if short:
+                raise Shortfall(short) from None
+            if failed[:1] == [True]:
+                raise Conflict("The cart changed while the order was being placed; review it and order again") from None
+            raise
+
+    def order(self, order_id: str) -> OrderItem | None:
+        return get_or_none(OrderItem, *OrderItem.key(order_id))
+
+    def orders_of(self, user_id: str, after: str | None, limit: int) -> tuple[list[OrderItem], str | None]:
+        """A user's orders, newest first, from after the sort key `after`; the next page's start."""
+        start = (
+            {
+                "gsi1pk": {"S": user_orders_key(user_id)},
+                "gsi1sk": {"S": after},
+                "pk": {"S": f"ORDER#{after.rsplit('#', 1)[-1]}"},
+                "sk": {"S": "ORDER"},
+            }
+            if after
+            else None
+        )
+        results = OrderItem.by_user.query(
+            user_orders_key(user_id), scan_index_forward=False, limit=limit, last_evaluated_key=start
+        )
+        items = list(results)
+        last = results.last_evaluated_key
+        return items, (last["gsi1sk"]["S"] if last else None)
+
+    def _status_actions(self, to: str, by: str, now: float) -> list[Any]:
+        entry = HistoryEntry(status=to, at=now, by=by)
+        return [
+            OrderItem.status.set(to),
+            OrderItem.history.set(OrderItem.history.append([entry])),
+            OrderItem.updated_at.set(now),
+        ]
+
+    def change_status(self, order_id: str, current: str, to: str, by: str, now: float) -> bool:
+        """Move an order from `current` to `to`; False if it was not in `current` any more."""
+        try:
+            OrderItem(*OrderItem.key(order_id)).update(
+                actions=self._status_actions(to, by, now), condition=OrderItem.status == current
+            )
+        except UpdateError as exc:
+            if condition_failed(exc):
+                return False
+            raise
+        return True
+
+    def cancel(self, order: OrderItem, by: str, now: float, refund: PaymentItem | None = None) -> bool:
+        """Cancel the order and put its stock back (and mark its payment refunded), together;
+        False if the order left its status meanwhile."""
+        try:
+            with TransactWrite(connection=transaction_connection(OrdersItem)) as transaction:
+                self._cancel_into(transaction, order, by, now)
+                if refund is not None:
+                    self._refund_into(transaction, refund)
+        except TransactWriteError as exc:
+            if any(failed_conditions(exc)):
+                return False
+            raise
+        return True
+
+    def _cancel_into(self, transaction: TransactWrite, order: OrderItem, by: str, now: float) -> None:
+        transaction.update(
+            OrderItem(*OrderItem.key(order.order_id)),
+            actions=self._status_actions("cancelled", by, now),
+            condition=OrderItem.status == order.status,
+        )
+        for product_id, quantity in order.quantities().items():
+            item, actions = _stock_change(product_id, quantity)
+            transaction.update(item, actions=actions, condition=ProductItem.pk.exists())
+
+    def _refund_into(self, transaction: TransactWrite, payment: PaymentItem) -> None:
+        transaction.update(
+            PaymentItem(*PaymentItem.key(payment.payment_id)),
+            actions=[
+                PaymentItem.status.set("refunded"),
+                PaymentItem.refund_id.set(payment.refund_id),
+                PaymentItem.refunded_at.set(payment.refunded_at),
+            ],
+            condition=PaymentItem.status == "succeeded",
+        )
+
+    def refund(self, payment: PaymentItem) -> bool:
+        """Mark a payment refunded (its order stays where it is); False if it was not succeeded."""
+        try:
+            with TransactWrite(connection=transaction_connection(OrdersItem)) as transaction:
+                self._refund_into(transaction, payment)
+        except TransactWriteError as exc:
+            if any(failed_conditions(exc)):
+                return False
+            raise
+        return True
+
+    # -- payments ---------------------------------------------------------------------------
+
+    def claim_for_payment(self, order_id: str, payment_id: str, now: float, hold_s: float) -> bool:
+        """Reserve a pending order for one payer, so two requests (two idempotency keys, say)
+        never charge it twice. The same payer may take it again; a stale claim runs out."""
+        free = OrderItem.paying_until.does_not_exist() | (OrderItem.paying_until < now)
+        condition = (OrderItem.status == "pending_payment") & (free | (OrderItem.paying_id == payment_id))
+        try:
+            OrderItem(*OrderItem.key(order_id)).update(
+                actions=[OrderItem.paying_id.set(payment_id), OrderItem.paying_until.set(now + hold_s)],
+                condition=condition,
+            )
+        except UpdateError as exc:
+            if condition_failed(exc):
+                return False
+            raise
+        return True
+
+    def release_claim(self, order_id: str, payment_id: str) -> None:
+        try:
+            OrderItem(*OrderItem.key(order_id)).update(
+                actions=[OrderItem.paying_id.remove(), OrderItem.paying_until.remove()],
+                condition=OrderItem.paying_id == payment_id,
+            )
+        except UpdateError as exc:
+            if not condition_failed(exc):  # another payer's claim now: not ours to release
+                raise
+
+    def record_payment(self, payment: PaymentItem, idempotency: IdempotencyItem, outcome: str, by: str) -> None:
+        """Store the payment and the request's outcome; a succeeded payment also marks the order
+        paid. The payer's claim on the order is released either way."""
+        order = OrderItem(*OrderItem.key(payment.order_id))
+        release = [OrderItem.paying_id.remove(), OrderItem.paying_until.remove()]
+        with TransactWrite(connection=transaction_connection(OrdersItem)) as transaction:
+            transaction.save(payment, condition=PaymentItem.pk.does_not_exist())
+            if payment.status == "succeeded":
+                actions = [
+                    *self._status_actions("paid", by, payment.created_at),
+                    OrderItem.payment_id.set(payment.payment_id),
+                ]
+                transaction.update(
+                    order, actions=actions + release, condition=OrderItem.paying_id == payment.payment_id
+                )
+            else:
+                transaction.update(order, actions=release, condition=OrderItem.paying_id == payment.payment_id)
+            self._complete_into(transaction, idempotency, outcome)
+
+    def payment(self, payment_id: str) -> PaymentItem | None:
+        return get_or_none(PaymentItem, *PaymentItem.key(payment_id))
+
+    # -- idempotency ------------------------------------------------------------------------
+
+    def claim_request(self, item: IdempotencyItem, now: float) -> IdempotencyItem | None:
+        """Take the key for this request; None when taken, else the record that holds it
+        (a stale pending one, whose holder died, is taken over)."""
+        stale = (IdempotencyItem.state == "pending") & (IdempotencyItem.locked_until < now)
+        try:
+            item.save(condition=IdempotencyItem.pk.does_not_exist() | stale)
+        except PutError as exc:
+            if not condition_failed(exc):
+                raise
+            return get_or_none(IdempotencyItem, item.pk, item.sk)
+        return None
+
+    def complete_request(self, item: IdempotencyItem, outcome: str) -> None:
+        with TransactWrite(connection=transaction_connection(OrdersItem)) as transaction:
+            self._complete_into(transaction, item, outcome)
+
+    def _complete_into(self, transaction: TransactWrite, item: IdempotencyItem, outcome: str) -> None:
+        transaction.update(
+            IdempotencyItem(item.pk, item.sk),
+            actions=[IdempotencyItem.state.set("done"), IdempotencyItem.outcome.set(outcome)],
+            condition=IdempotencyItem.state == "pending",
+        )
+
+    def release_request(self, item: IdempotencyItem) -> None:
+        """Forget a request that failed unexpectedly, so a retry runs it again."""
+        try:
+            IdempotencyItem(item.pk, item.sk).delete(condition=IdempotencyItem.state == "pending")
+        except DeleteError as exc:
+            if not condition_failed(exc):
+                raise
+
+    # -- the simulated provider's ledger ----------------------------------------------------
+
+    def charge(self, provider_key: str) -> ChargeItem | None:
+        return get_or_none(ChargeItem, *ChargeItem.key(provider_key))
+
+    def add_charge(self, item: ChargeItem) -> ChargeItem:
+        """Record a charge once per provider key; the one already recorded wins."""
+        try:
+            item.save(condition=ChargeItem.pk.does_not_exist())
+        except PutError as exc:
+            if not condition_failed(exc):
+                raise
+            return get_or_none(ChargeItem, item.pk, item.sk)
+        return item
+
+    def refund_charge(self, provider_key: str, refund_id: str) -> ChargeItem:
+        """Mark a succeeded charge refunded once; the charge as it is now (None if there is none)."""
+        item = ChargeItem(*ChargeItem.key(provider_key))
+        try:
+            item.update(
+                actions=[ChargeItem.refund_id.set(refund_id)],
+                condition=(ChargeItem.status == "succeeded") & ChargeItem.refund_id.does_not_exist(),
+            )
+        except UpdateError as exc:
+            if not condition_failed(exc):
+                raise
+        return get_or_none(ChargeItem, *ChargeItem.key(provider_key))
+
+    # -- consumer inbox ---------------------------------------------------------------------
+
+    def claim_event(self, consumer: str, event_id: str, now: float, hold_s: float, keep_s: float) -> str:
+        """ "claimed" (go ahead), "done" (handled before) or "busy" (another delivery is on it)."""
+        item = InboxItem(
+            *InboxItem.key(consumer, event_id), state="working", locked_until=now + hold_s, expires_at=int(now + keep_s)
+        )
+        stale = (InboxItem.state == "working") & (InboxItem.locked_until < now)
+        try:
+            item.save(condition=InboxItem.pk.does_not_exist() | stale)
+        except PutError as exc:
+            if not condition_failed(exc):
+                raise
+            current = get_or_none(InboxItem, *InboxItem.key(consumer, event_id))
+            return "done" if current is not None and current.state == "done" else "busy"
+        return "claimed"
+
+    def finish_event(self, consumer: str, event_id: str) -> None:
+        InboxItem(*InboxItem.key(consumer, event_id)).update(
+            actions=[InboxItem.state.set("done")], condition=InboxItem.pk.exists()
+        )
+
+    def release_event(self, consumer: str, event_id: str) -> None:
+        InboxItem(*InboxItem.key(consumer, event_id)).delete()

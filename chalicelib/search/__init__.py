@@ -1,0 +1,32 @@
+"""OpenSearch plumbing shared by the contexts that index: versioned indexes behind aliases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib import clients
+from chalicelib.config import Settings, get_settings
+from chalicelib.resources import SearchIndexSpec
+
+
+def alias(key: str, settings: Settings | None = None) -> str:
+    return (settings or get_settings()).resource_name(key)
+
+
+def ensure_index(spec: SearchIndexSpec, settings: Settings | None = None) -> dict[str, Any]:
+    """A versioned index behind an alias, so a mapping change is a reindex plus an alias swap.
+    Idempotent; a concurrent creator winning the race is fine."""
+    from opensearchpy.exceptions import RequestError
+
+    settings = settings or get_settings()
+    client = clients.opensearch(settings)
+    name = alias(spec.key, settings)
+    index = f"{name}-v{spec.version}"
+    if not client.indices.exists(index=index):
+        body = {"mappings": spec.mappings, "settings": spec.settings, "aliases": {name: {}}}
+        try:
+            client.indices.create(index=index, body=body)
+        except RequestError as exc:
+            if exc.error != "resource_already_exists_exception":
+                raise
+    return {"alias": name, "index": index}

@@ -1,0 +1,83 @@
+"""The tasks' event handlers: the minute sweeper, the early dispatcher on the table's stream,
+and the worker on the tasks queue. Each is idempotent: every step is a conditional write."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+from typing import Any
+
+from chalice import Blueprint
+
+from chalicelib.jsonlog import get_logger
+from chalicelib.resources import queue_name, stream_arn
+from chalicelib.tasks.container import dispatcher, worker
+
+handlers = Blueprint(__name__)
+log = get_logger("tasks")
+
+WORKER_BATCH = 10
+DISPATCH_THREADS = 16
+
+
+@handlers.schedule("rate(1 minute)")
+def sweep_tasks(event: Any) -> dict[str, int]:
+    counts = dispatcher().sweep(worker())
+    log.info("tasks swept", extra=counts)
+    return counts
+
+
+def _number(image: dict[str, Any], name: str) -> int | None:
+    value = image.get(name)
+    return int(value["N"]) if isinstance(value, dict) and "N" in value else None
+
+
+@handlers.on_dynamodb_record(stream_arn=stream_arn("tasks"), batch_size=100, starting_position="TRIM_HORIZON")
+def dispatch_new_tasks(event: Any) -> dict[str, Any]:
+    """A task inserted due before the next sweep is dispatched now (the sweep would be late).
+    Claims are independent of each other, so a batch's are made side by side: a burst of new
+    tasks is not queued one SQS round trip after another."""
+    records = list(event)
+    due = {}
+    for record in records:
+        image = record.new_image or {}
+        if record.event_name != "INSERT" or image.get("status", {}).get("S") != "pending":
+            continue
+        due_at = _number(image, "due_at")
+        if due_at is not None and dispatcher().due_soon(due_at):
+            due[record.sequence_number] = record.keys["task_id"]["S"]
+    failed = []
+    with concurrent.futures.ThreadPoolExecutor(max_workers=min(len(due), DISPATCH_THREADS) or 1) as pool:
+        futures = {sequence: pool.submit(dispatcher().dispatch, task_id) for sequence, task_id in due.items()}
+        for sequence, future in futures.items():
+            try:
+                future.result()
+            except Exception:
+                log.exception("early dispatch failed", extra={"task_id": due[sequence]})
+                failed.append(sequence)
+    # Stream semantics: retried from the first failure; a task already claimed is not claimed twice.
+    first = next((r.sequence_number for r in records if r.sequence_number in failed), None)
+    return {"batchItemFailures": [{"itemIdentifier": first}] if first else []}
+
+
+def _run(body: str) -> str:
+    return worker().handle(json.loads(body))
+
+
+@handlers.on_sqs_message(queue=queue_name("tasks"), batch_size=WORKER_BATCH)
+def run_tasks(event: Any) -> dict[str, Any]:
+    """Runs the batch's tasks side by side: one slow task does not delay the others' start."""
+    records = list(event)
+    failures = []
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(records) or 1) as pool:
+        futures = {pool.submit(_run, record.body): record.to_dict()["messageId"] for record in records}
+        for future, message_id in futures.items():
+            try:
+                outcome = future.result()
+            except Exception:
+                # Storage or queue trouble: SQS delivers the message again.
+                log.exception("task message failed", extra={"message_id": message_id})
+                failures.append({"itemIdentifier": message_id})
+                continue
+            log.info("task message handled", extra={"message_id": message_id, "outcome": outcome})
+    return {"batchItemFailures": failures}

@@ -1,0 +1,226 @@
+"""What a task can do: a registry of kinds. Adding one is one decorated function.
+
+    @kind("name", payload={...JSON Schema...}, summary="...")
+    def name(payload: dict, run: Run) -> Any:   # returns the task's result (JSON)
+        ...
+
+The payload schema is checked when the task is created, so a worker only sees payloads of the
+right shape. A kind signals failure by raising: `Permanent` when retrying cannot help (the
+task fails at once), anything else is retried with backoff up to the task's attempts. A kind
+must respect `run.remaining_s()`: the worker stops waiting for it after the time limit.
+
+Kinds that touch every user's data (reindex, purge_logs) are for administrators only.
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.config import Settings, get_settings
+from chalicelib.errors import FieldError, ValidationFailed
+
+
+class Permanent(Exception):
+    """A failure that another attempt would repeat: the task fails without retrying."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """What a kind knows about the run it is part of."""
+
+    task_id: str
+    owner_id: str
+    name: str
+    attempt: int
+    deadline: float
+
+    def remaining_s(self) -> float:
+        return max(self.deadline - time.monotonic(), 0.0)
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    run: Callable[[dict[str, Any], Run], Any]
+    payload_schema: dict[str, Any]
+    summary: str
+    admin_only: bool = False
+    # Checks beyond the schema, when the task is created (raise ValidationFailed).
+    check: Callable[[dict[str, Any], Settings], None] | None = None
+
+
+KINDS: dict[str, Kind] = {}
+
+
+def kind(
+    name: str,
+    *,
+    payload: dict[str, Any],
+    summary: str,
+    admin_only: bool = False,
+    check: Callable[[dict[str, Any], Settings], None] | None = None,
+) -> Callable[[Callable[[dict[str, Any], Run], Any]], Callable[[dict[str, Any], Run], Any]]:
+    def register(function: Callable[[dict[str, Any], Run], Any]) -> Callable[[dict[str, Any], Run], Any]:
+        if name in KINDS:
+            raise ValueError(f"task kind {name!r} registered twice")
+        schema = {"type": "object", "additionalProperties": False, **payload}
+        KINDS[name] = Kind(name, function, schema, summary, admin_only, check)
+        return function
+
+    return register
+
+
+# -- webhook --------------------------------------------------------------------------------
+
+HEADER_NAME = "^[A-Za-z0-9-]{1,64}$"
+# Headers the client may not set: they describe the request we build, not its content.
+RESERVED_HEADERS = {"host", "content-length", "content-type", "transfer-encoding", "connection", "user-agent"}
+
+
+def _check_webhook(payload: dict[str, Any], settings: Settings) -> None:
+    from chalicelib.webhooks import WebhookRefused, check_literal_host
+
+    problems = []
+    try:
+        check_literal_host(payload["url"], settings.webhook_allow_private)
+    except WebhookRefused as exc:
+        problems.append(FieldError("$.payload.url", str(exc)))
+    for header in payload.get("headers", {}):
+        if header.lower() in RESERVED_HEADERS or header.lower().startswith(("x-task-", "idempotency-key")):
+            problems.append(FieldError(f"$.payload.headers.{header}", "this header is set by the platform"))
+    if problems:
+        raise ValidationFailed(problems)
+
+
+@kind(
+    "webhook",
+    summary="POST `body` as JSON to `url` (http/https, public addresses only). The request carries "
+    "`X-Task-Id` and `Idempotency-Key` (the task id), so a receiver can drop a retried delivery.",
+    payload={
+        "required": ["url"],
+        "properties": {
+            "url": {"type": "string", "minLength": 1, "maxLength": 2048},
+            "body": {"description": "Any JSON value; {} when absent"},
+            "headers": {
+                "type": "object",
+                "maxProperties": 20,
+                "propertyNames": {"pattern": HEADER_NAME},
+                "additionalProperties": {"type": "string", "maxLength": 1024, "pattern": "^[^\\r\\n]*$"},
+            },
+        },
+    },
+    check=_check_webhook,
+)
+def webhook(payload: dict[str, Any], run: Run) -> dict[str, Any]:
+    from chalicelib.webhooks import WebhookRefused, post_json
+
+    headers = {**payload.get("headers", {}), "X-Task-Id": run.task_id, "Idempotency-Key": run.task_id}
+    try:
+        delivery = post_json(
+            payload["url"],
+            payload.get("body", {}),
+            headers=headers,
+            timeout_s=min(run.remaining_s(), 30.0),
+            allow_private=get_settings().webhook_allow_private,
+        )
+    except WebhookRefused as exc:
+        raise Permanent(str(exc)) from None
+    return {"status": delivery.status, "response": delivery.body_preview[:200]}
+
+
+# -- reindex --------------------------------------------------------------------------------
+
+
+@kind(
+    "reindex",
+    summary="Rebuild the search index of a document type (default plan) from DynamoDB: every stored "
+    "document is indexed again and index entries with no stored document are removed.",
+    payload={"properties": {"type": {"type": "string", "pattern": "^[a-z][a-z0-9-]{1,39}$", "default": "plan"}}},
+    admin_only=True,
+)
+def reindex(payload: dict[str, Any], run: Run) -> dict[str, Any]:
+    from chalicelib.tasks.reindex import rebuild
+
+    return rebuild(payload.get("type", "plan"))
+
+
+# -- ingest ---------------------------------------------------------------------------------
+
+
+def _catalog_ingest_schema() -> dict[str, Any]:
+    from chalicelib import schemas
+
+    return {k: v for k, v in schemas.load("ingest-request").items() if k not in ("$schema", "$id", "title")}
+
+
+@kind(
+    "ingest",
+    summary="Catalog ingestion on a schedule: products from a DummyJSON-compatible `source` URL or a `products` "
+    "list, upserted by source id (what POST /api/v1/admin/ingest does).",
+    payload=_catalog_ingest_schema(),
+    admin_only=True,
+)
+def ingest(payload: dict[str, Any], run: Run) -> dict[str, Any]:
+    from chalicelib.catalog.container import catalog_service
+
+    return catalog_service().ingest(payload)
+
+
+# -- purge_logs -----------------------------------------------------------------------------
+
+
+@kind(
+    "purge_logs",
+    summary="Apply log retention: delete the daily log indexes older than `retention_days` "
+    "(default LOGS_RETENTION_DAYS).",
+    payload={"properties": {"retention_days": {"type": "integer", "minimum": 1, "maximum": 3650}}},
+    admin_only=True,
+)
+def purge_logs(payload: dict[str, Any], run: Run) -> dict[str, Any]:
+    from chalicelib.observability.container import log_service
+
+    return log_service().purge(payload.get("retention_days") or get_settings().logs_retention_days)
+
+
+# -- report ---------------------------------------------------------------------------------
+
+
+@kind(
+    "report",
+    summary="Email the task's owner a summary of the last `hours` (default 24): their tasks by status "
+    "and their logs by level and service.",
+    payload={"properties": {"hours": {"type": "integer", "minimum": 1, "maximum": 720, "default": 24}}},
+)
+def report(payload: dict[str, Any], run: Run) -> dict[str, Any]:
+    from chalicelib import mail
+    from chalicelib.auth.container import identity_service
+    from chalicelib.auth.principal import Principal
+    from chalicelib.errors import Unauthenticated
+    from chalicelib.observability.container import log_service
+    from chalicelib.tasks.container import task_service
+
+    hours = payload.get("hours", 24)
+    until = datetime.datetime.now(datetime.UTC)
+    since = until - datetime.timedelta(hours=hours)
+    try:
+        profile = identity_service().profile(Principal(run.owner_id, "", (), via="task"))
+    except Unauthenticated:
+        raise Permanent("the task's owner no longer exists") from None
+    tasks = task_service().summary(run.owner_id, since.timestamp())
+    logs = log_service().summary(run.owner_id, since, until)
+    lines = [
+        f"Your summary for the last {hours} h (until {until.isoformat(timespec='seconds')}).",
+        "",
+        f"Tasks created: {sum(tasks.values())}",
+        *(f"  {status}: {count}" for status, count in sorted(tasks.items())),
+        "",
+        f"Log events: {logs['total']}",
+        *(f"  level {level}: {count}" for level, count in logs["levels"].items()),
+        *(f"  service {service}: {count}" for service, count in logs["services"].items()),
+    ]
+    message_id = mail.send_email(profile["email"], f"Your {hours} h summary", "\n".join(lines))
+    return {"sent_to": profile["email"], "message_id": message_id, "tasks": tasks, "log_events": logs["total"]}

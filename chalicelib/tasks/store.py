@@ -1,0 +1,222 @@
+"""The tasks table (PynamoDB). Every status change is one conditional update.
+
+A task moves pending → queued → running → completed | failed, or to cancelled from pending or
+queued. Each move names the status (and, past pending, the dispatch) it expects; when the item
+is not in that state DynamoDB refuses the write and the caller learns it lost a race, so a
+cancelled task never starts and a task never starts twice. `dispatch_id` names the one SQS
+message allowed to start the task: a duplicate or superseded message finds another id and does
+nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.dynamo import condition_failed, get_or_none, table_meta
+from chalicelib.errors import BadRequest
+
+PENDING, QUEUED, RUNNING, COMPLETED, FAILED, CANCELLED = (
+    "pending",
+    "queued",
+    "running",
+    "completed",
+    "failed",
+    "cancelled",
+)
+STATUSES = (PENDING, QUEUED, RUNNING, COMPLETED, FAILED, CANCELLED)
+CANCELLABLE = (PENDING, QUEUED)
+
+
+class ByDue(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-due"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    due_at = NumberAttribute(range_key=True)
+
+
+class ByOwner(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-owner"
+        projection = AllProjection()
+
+    owner_id = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+class Transition(MapAttribute):
+    status = UnicodeAttribute()
+    at = NumberAttribute()
+
+
+class TaskItem(Model):
+    Meta = table_meta("tasks")
+
+    task_id = UnicodeAttribute(hash_key=True)
+    owner_id = UnicodeAttribute()
+    # "<created_at ms, 13 digits>#<task_id>": newest first in by-owner, unique per owner.
+    created_key = UnicodeAttribute()
+    name = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    payload = UnicodeAttribute()
+    status = UnicodeAttribute()
+    # The time the client asked for, as it gave it (normalised ISO 8601 with its offset).
+    scheduled_at = UnicodeAttribute()
+    # Epoch ms of the next moment the task needs attention: its run time while pending or
+    # queued, the end of its lease while running (past it, the worker is presumed dead).
+    due_at = NumberAttribute()
+    created_at = NumberAttribute()
+    updated_at = NumberAttribute()
+    attempts = NumberAttribute(default=0)
+    max_attempts = NumberAttribute()
+    dispatch_id = UnicodeAttribute(null=True)
+    started_at = NumberAttribute(null=True)
+    finished_at = NumberAttribute(null=True)
+    last_error = UnicodeAttribute(null=True)
+    result = UnicodeAttribute(null=True)
+    history = ListAttribute(of=Transition, default=list)
+    by_due = ByDue()
+    by_owner = ByOwner()
+
+
+def encode_cursor(key: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> dict[str, Any]:
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except ValueError:
+        raise BadRequest("The cursor is not one this API issued") from None
+    if not isinstance(key, dict) or not all(isinstance(key.get(k), str) for k in ("task_id", "created_key")):
+        raise BadRequest("The cursor is not one this API issued")
+    return key
+
+
+class TaskStore:
+    def create(self, item: TaskItem) -> None:
+        item.save(condition=TaskItem.task_id.does_not_exist())
+
+    def get(self, task_id: str) -> TaskItem | None:
+        return get_or_none(TaskItem, task_id)
+
+    def _transition(
+        self, task_id: str, expected: Condition, status: str, at: int, actions: list[Any]
+    ) -> TaskItem | None:
+        """Move the task to `status` if it is as `expected`; the new item, or None if it was not."""
+        item = TaskItem(task_id)
+        try:
+            item.update(
+                actions=[
+                    TaskItem.status.set(status),
+                    TaskItem.updated_at.set(at),
+                    TaskItem.history.set(TaskItem.history.append([Transition(status=status, at=at)])),
+                    *actions,
+                ],
+                condition=TaskItem.task_id.exists() & expected,
+            )
+        except UpdateError as exc:
+            if condition_failed(exc):
+                return None
+            raise
+        return item
+
+    @staticmethod
+    def _dispatched(status: str, dispatch_id: str) -> Condition:
+        return (TaskItem.status == status) & (TaskItem.dispatch_id == dispatch_id)
+
+    def claim(self, task_id: str, dispatch_id: str, at: int, superseding: str | None = None) -> TaskItem | None:
+        """pending → queued under a new dispatch; or, with `superseding`, a queued task whose
+        message was lost gets a new dispatch (the old message can no longer start it)."""
+        expected = TaskItem.status == PENDING if superseding is None else self._dispatched(QUEUED, superseding)
+        return self._transition(task_id, expected, QUEUED, at, [TaskItem.dispatch_id.set(dispatch_id)])
+
+    def release(self, task_id: str, dispatch_id: str, at: int) -> TaskItem | None:
+        """queued → pending: the message could not be sent, so the next sweep tries again."""
+        return self._transition(
+            task_id, self._dispatched(QUEUED, dispatch_id), PENDING, at, [TaskItem.dispatch_id.remove()]
+        )
+
+    def start(self, task_id: str, dispatch_id: str, at: int, lease_until: int) -> TaskItem | None:
+        return self._transition(
+            task_id,
+            self._dispatched(QUEUED, dispatch_id),
+            RUNNING,
+            at,
+            [TaskItem.attempts.add(1), TaskItem.started_at.set(at), TaskItem.due_at.set(lease_until)],
+        )
+
+    def complete(self, task_id: str, dispatch_id: str, at: int, result: str) -> TaskItem | None:
+        return self._transition(
+            task_id,
+            self._dispatched(RUNNING, dispatch_id),
+            COMPLETED,
+            at,
+            [TaskItem.finished_at.set(at), TaskItem.result.set(result)],
+        )
+
+    def fail(self, task_id: str, dispatch_id: str, at: int, error: str) -> TaskItem | None:
+        return self._transition(
+            task_id,
+            self._dispatched(RUNNING, dispatch_id),
+            FAILED,
+            at,
+            [TaskItem.finished_at.set(at), TaskItem.last_error.set(error)],
+        )
+
+    def retry(
+        self, task_id: str, dispatch_id: str, next_dispatch: str, at: int, due_at: int, error: str
+    ) -> TaskItem | None:
+        """running → queued for another attempt at `due_at`, under a new dispatch."""
+        return self._transition(
+            task_id,
+            self._dispatched(RUNNING, dispatch_id),
+            QUEUED,
+            at,
+            [TaskItem.dispatch_id.set(next_dispatch), TaskItem.due_at.set(due_at), TaskItem.last_error.set(error)],
+        )
+
+    def cancel(self, task_id: str, at: int, owner_id: str | None) -> TaskItem | None:
+        expected = TaskItem.status.is_in(*CANCELLABLE)
+        if owner_id is not None:
+            expected &= TaskItem.owner_id == owner_id
+        return self._transition(task_id, expected, CANCELLED, at, [TaskItem.finished_at.set(at)])
+
+    def due(self, status: str, until: int) -> Iterator[TaskItem]:
+        """Tasks in `status` whose due_at is at or before `until`, earliest first. The index is
+        eventually consistent, so an item may already have moved on: every use is conditional."""
+        yield from TaskItem.by_due.query(status, TaskItem.due_at <= until, page_size=100)
+
+    def owned(
+        self, owner_id: str, status: str | None, after: dict[str, Any] | None, page_size: int
+    ) -> Iterator[TaskItem]:
+        """An owner's tasks, newest first, from after the cursor key."""
+        start = (
+            {
+                "task_id": {"S": after["task_id"]},
+                "owner_id": {"S": owner_id},
+                "created_key": {"S": after["created_key"]},
+            }
+            if after
+            else None
+        )
+        yield from TaskItem.by_owner.query(
+            owner_id,
+            scan_index_forward=False,
+            filter_condition=TaskItem.status == status if status else None,
+            last_evaluated_key=start,
+            page_size=page_size,
+        )
+
+    def owned_since(self, owner_id: str, since: int) -> Iterator[TaskItem]:
+        yield from TaskItem.by_owner.query(owner_id, TaskItem.created_key >= f"{since:013d}", page_size=100)

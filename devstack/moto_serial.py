@@ -1,0 +1,109 @@
+"""DynamoDB's per-request atomicity, which moto's threaded server does not have, and transactions
+whose cost does not grow with the table.
+
+1. Atomicity. moto evaluates a ConditionExpression and then applies the write as separate
+   Python steps, and it rolls a cancelled TransactWriteItems back by swapping in copies of
+   whole tables taken before it began. With concurrent requests, two conditional writes can
+   both pass their checks (a product with stock 10 sold 12 times), and a rollback can erase
+   writes that other requests committed meanwhile. DynamoDB applies each request atomically;
+   serialising moto's DynamoDB requests gives the same guarantee. Reads wait too, so none
+   sees half a transaction.
+2. Cost. Those copies are deep copies of every table a transaction touches, taken on every
+   transaction: a few hundred products made each order take a tenth of a second, with every
+   other DynamoDB request waiting behind it. Once requests are serialised, nothing but the
+   transaction itself changes the tables while it runs, so keeping the items it names (and
+   the length of each stream) is a complete rollback: that is what is kept instead.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import threading
+from typing import Any
+
+_lock = threading.Lock()
+_applied = False
+
+
+class _TableSparingCopy:
+    """moto's `copy` module for the duration of a transaction: whole tables are not copied
+    (the items are, where moto needs an item's old image for the stream)."""
+
+    @staticmethod
+    def deepcopy(value: Any, memo: Any = None) -> Any:
+        from moto.dynamodb.models.table import Table
+
+        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+
+def _named_item(backend: Any, operation: str, request: dict[str, Any]) -> tuple[Any, Any, Any] | None:
+    """(table, hash key, range key) of the item one transaction entry writes; None if moto
+    will refuse the entry anyway (it reports why)."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    try:
+        table = backend.get_table(request["TableName"])
+        key = request["Item"] if operation == "Put" else request["Key"]
+        hash_value = DynamoType(key[table.hash_key_attr])
+        range_value = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+    except Exception:
+        return None
+    return table, hash_value, range_value
+
+
+def _put_back(table: Any, hash_value: Any, range_value: Any, item: Any) -> None:
+    if range_value is None:
+        if item is None:
+            table.items.pop(hash_value, None)
+        else:
+            table.items[hash_value] = item
+    elif item is None:
+        table.items[hash_value].pop(range_value, None)
+    else:
+        table.items[hash_value][range_value] = item
+
+
+def apply() -> None:
+    global _applied
+    if _applied:
+        return
+    from moto.dynamodb import models
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.responses import DynamoHandler
+
+    call_action = DynamoHandler.call_action
+
+    @functools.wraps(call_action)
+    def serialised(self: Any) -> Any:
+        with _lock:
+            return call_action(self)
+
+    transact_write_items = DynamoDBBackend.transact_write_items
+
+    @functools.wraps(transact_write_items)
+    def item_level_rollback(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        before = []
+        for entry in transact_items:
+            for operation, request in entry.items():
+                named = _named_item(self, operation, request)
+                if named is not None:
+                    table, hash_value, range_value = named
+                    before.append((*named, copy.deepcopy(table.get_item(hash_value, range_value))))
+        streams = [(t.stream_shard, len(t.stream_shard.items)) for t in self.tables.values() if t.stream_shard]
+        models.copy = _TableSparingCopy
+        try:
+            return transact_write_items(self, transact_items)
+        except Exception:
+            for table, hash_value, range_value, item in reversed(before):
+                _put_back(table, hash_value, range_value, item)
+            # DynamoDB streams carry committed changes only.
+            for shard, length in streams:
+                del shard.items[length:]
+            raise
+        finally:
+            models.copy = copy
+
+    DynamoHandler.call_action = serialised
+    DynamoDBBackend.transact_write_items = item_level_rollback
+    _applied = True

@@ -1,0 +1,112 @@
+"""The event runtime: delivers stream records, queue messages and schedules to the handlers
+Chalice registered, as Lambda's event source mappings and EventBridge would."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from chalice import Chalice
+from chalice.app import DynamoDBEventConfig, ScheduledEventConfig, SQSEventConfig
+
+from chalicelib import clients, resources
+from chalicelib.config import Settings
+from devstack.runtime.invoker import Invoker
+from devstack.runtime.loop import Loop
+from devstack.runtime.queues import QueuePoller
+from devstack.runtime.schedules import Clock, Scheduler, utcnow
+from devstack.runtime.streams import StreamPoller
+
+log = logging.getLogger("devstack.runtime")
+
+
+@dataclass(frozen=True)
+class RuntimeOptions:
+    stream_poll_s: float = 0.2
+    stream_max_attempts: int = 3
+    stream_backoff_s: float = 0.5
+    sqs_retry_delay_s: int = 1
+
+
+def _table_name(stream_arn: str) -> str:
+    # arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<label>
+    return stream_arn.split(":", 5)[-1].split("/")[1]
+
+
+class EventRuntime:
+    def __init__(self, app: Chalice, settings: Settings, options: RuntimeOptions, clock: Clock = utcnow) -> None:
+        self.app = app
+        self.settings = settings
+        self.options = options
+        self.invoker = Invoker(app, settings.aws_region)
+        self.scheduler = Scheduler(self.invoker, settings.aws_region, clock=clock)
+        self.pollers: list[Loop] = []
+
+    def _table_spec(self, stream_arn: str) -> resources.TableSpec | None:
+        table = _table_name(stream_arn)
+        return next((s for s in resources.TABLES.values() if self.settings.resource_name(s.key) == table), None)
+
+    def _failure_queue_url(self, spec: resources.TableSpec | None) -> str | None:
+        if spec is None or not spec.stream_failure_queue:
+            return None
+        name = resources.queue_name(spec.stream_failure_queue, self.settings)
+        return clients.aws("sqs", self.settings).get_queue_url(QueueName=name)["QueueUrl"]
+
+    def _stream_poller(self, config: DynamoDBEventConfig) -> StreamPoller:
+        if config.stream_arn.endswith("/stream/unresolved"):
+            raise RuntimeError(
+                f"{config.name}: no stream ARN for table {_table_name(config.stream_arn)}; "
+                "was the app imported before the bootstrap set STREAM_ARN_*?"
+            )
+        spec = self._table_spec(config.stream_arn)
+        return StreamPoller(
+            config,
+            self.invoker,
+            clients.aws("dynamodbstreams", self.settings),
+            clients.aws("sqs", self.settings),
+            self.settings.aws_region,
+            self._failure_queue_url(spec),
+            interval_s=self.options.stream_poll_s,
+            max_attempts=(spec.stream_max_attempts if spec and spec.stream_max_attempts else None)
+            or self.options.stream_max_attempts,
+            backoff_s=self.options.stream_backoff_s,
+        )
+
+    def _queue_poller(self, config: SQSEventConfig) -> QueuePoller:
+        sqs = clients.aws("sqs", self.settings)
+        name = config.queue or str(config.queue_arn).rsplit(":", 1)[-1]
+        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        return QueuePoller(
+            config, self.invoker, sqs, url, arn, self.settings.aws_region, retry_delay_s=self.options.sqs_retry_delay_s
+        )
+
+    def start(self) -> None:
+        for source in self.app.event_sources:
+            if isinstance(source, DynamoDBEventConfig):
+                self.pollers.append(self._stream_poller(source))
+            elif isinstance(source, SQSEventConfig):
+                self.pollers.append(self._queue_poller(source))
+            elif isinstance(source, ScheduledEventConfig):
+                self.scheduler.add(source)
+            else:
+                log.warning("event source not delivered locally", extra={"handler": source.name})
+        if self.scheduler.rules:
+            self.pollers.append(self.scheduler)
+        for poller in self.pollers:
+            poller.start()
+
+    def stop(self) -> None:
+        for poller in self.pollers:
+            poller.stop()
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "pollers": [poller.name for poller in self.pollers],
+            "schedules": {
+                name: {"expression": rule.schedule.expression, "next_fire": rule.next_fire.isoformat()}
+                for name, rule in self.scheduler.rules.items()
+            },
+            "handlers": {name: vars(stats) for name, stats in self.invoker.stats.items()},
+        }

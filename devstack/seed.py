@@ -1,0 +1,121 @@
+"""`make seed`: a living demo shop in the running local cloud, the same every time.
+
+An administrator and three shoppers, 200 products in 13 categories (devstack/demo_catalog.py,
+fixed seed), orders in every state and carts with something in them. Running it again
+changes nothing: products are upserted by id (unchanged ones are not written), accounts and
+orders are only created when missing, carts are only written when they differ.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from typing import TYPE_CHECKING
+
+from devstack.client import connect
+from devstack.demo_catalog import products
+
+if TYPE_CHECKING:
+    from chalicelib.auth.principal import Principal
+
+PRODUCTS = 200
+SEED = 7
+ADMIN = ("shop-admin", "admin@shop.example", "Quartz-meadow-4-violin")
+PASSWORD = "tulip orbit lantern 7"
+# username → (orders to place: lines and how far each goes, then what is left in the cart). Lines
+# name products by their place among those with enough stock, so every order can be placed.
+SHOPPERS: dict[str, tuple[list[tuple[dict[int, int], str]], dict[int, int]]] = {
+    "alice": ([({0: 1, 6: 2}, "delivered"), ({2: 1}, "paid")], {1: 1, 4: 1}),
+    "bob": ([({8: 3}, "shipped"), ({10: 1, 11: 1}, "pending_payment")], {3: 2}),
+    "carol": ([({5: 1}, "cancelled")], {7: 1}),
+}
+MIN_STOCK = 15
+ADVANCE = {"shipped": ("shipped",), "delivered": ("shipped", "delivered")}
+
+
+def shopper(username: str) -> Principal:
+    from chalicelib.auth.container import identity_service
+    from chalicelib.errors import Conflict
+
+    identity = identity_service()
+    # An account made by an earlier run is kept as it is.
+    with contextlib.suppress(Conflict):
+        identity.register(
+            {
+                "username": username,
+                "email": f"{username}@shop.example",
+                "password": PASSWORD,
+                "password2": PASSWORD,
+                "first_name": username.capitalize(),
+            }
+        )
+    access = identity.login(username, PASSWORD, client="seed")["access"]
+    return identity.authenticate_bearer(access)
+
+
+def lines_of(positions: dict[int, int], stocked: list[int]) -> dict[int, int]:
+    return {stocked[position]: quantity for position, quantity in positions.items()}
+
+
+def fill_cart(user_id: str, lines: dict[int, int]) -> None:
+    from chalicelib.orders.container import cart_service, orders_store
+
+    cart = orders_store().cart(user_id)
+    if (cart.quantities() if cart else {}) == lines:
+        return
+    carts = cart_service()
+    carts.clear(user_id)
+    for product_id, quantity in lines.items():
+        carts.add(user_id, product_id, quantity)
+
+
+def place_orders(
+    principal: Principal, admin: Principal, orders: list[tuple[dict[int, int], str]], stocked: list[int]
+) -> int:
+    from chalicelib.auth.container import identity_service
+    from chalicelib.orders.container import order_service, orders_store, payment_service
+
+    if orders_store().orders_of(principal.user_id, None, 1)[0]:
+        return 0
+    email = identity_service().profile(principal)["email"]
+    for n, (positions, status) in enumerate(orders):
+        fill_cart(principal.user_id, lines_of(positions, stocked))
+        order = order_service().place(principal, email)
+        if status == "cancelled":
+            order_service().cancel(principal, order["id"])
+        elif status != "pending_payment":
+            request = {"order_id": order["id"], "payment_method_id": "pm_card_visa"}
+            payment_service().process(principal, f"seed-{principal.username}-{n}", request)
+            for step in ADVANCE.get(status, ()):
+                order_service().set_status(admin, order["id"], step)
+    return len(orders)
+
+
+def main() -> int:
+    if not connect():
+        return 1
+    from chalicelib.auth.container import identity_service
+    from chalicelib.catalog.container import ingestor
+
+    username, email, password = ADMIN
+    identity_service().ensure_admin(username, email, password)
+    admin = identity_service().authenticate_bearer(identity_service().login(username, password, "seed")["access"])
+    catalog = products(PRODUCTS, seed=SEED)
+    report = ingestor().run(catalog)
+    stocked = [product["id"] for product in catalog if product["stock"] >= MIN_STOCK]
+    print(
+        f"products: {report.received} ({report.created} created, {report.updated} updated, "
+        f"{report.unchanged} unchanged); categories created: {len(report.categories_created)}"
+    )
+    for name, (orders, cart) in SHOPPERS.items():
+        principal = shopper(name)
+        placed = place_orders(principal, admin, orders, stocked)
+        fill_cart(principal.user_id, lines_of(cart, stocked))
+        print(f"{name}: {placed} order(s) placed, {sum(cart.values())} item(s) in the cart")
+    print(f"\nadministrator: {username} / {password}")
+    print(f"shoppers: {', '.join(SHOPPERS)} / {PASSWORD}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

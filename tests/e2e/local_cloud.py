@@ -1,0 +1,39 @@
+"""Package-scoped stack and webhook-receiver fixtures for the e2e packages that need a local cloud
+of their own: the shared settings (cheap argon2, the e2e administrator, webhooks allowed to
+reach the receiver on loopback) plus each package's extras."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from tests.e2e.conftest import ADMIN
+from tests.support.receiver import Receiver, start_receiver
+from tests.support.stack import Stack, start_stack
+
+
+def stack_fixture(extra_env: dict[str, str]) -> Callable[[], Iterator[Stack]]:
+    @pytest.fixture(scope="package")
+    def stack() -> Iterator[Stack]:
+        stack = start_stack(
+            {
+                "ARGON2_TIME_COST": "1",
+                "ARGON2_MEMORY_KIB": "16",
+                "ADMIN_USERNAME": ADMIN["username"],
+                "ADMIN_PASSWORD": ADMIN["password"],
+                "WEBHOOK_ALLOW_PRIVATE": "true",
+                **extra_env,
+            }
+        )
+        yield stack
+        stack.stop()
+
+    return stack
+
+
+@pytest.fixture(scope="package")
+def receiver() -> Iterator[Receiver]:
+    receiver = start_receiver()
+    yield receiver
+    receiver.stop()

@@ -1,0 +1,88 @@
+"""One hundred shoppers order the last ten units at the same moment, against the local cloud's
+own DynamoDB (moto's server with the local cloud's corrections): exactly ten orders, stock 0,
+and the ninety refused are told which product ran short, with their carts left as they were."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from chalicelib import clients
+from chalicelib.auth.principal import Principal
+from chalicelib.config import get_settings
+from devstack.services import MotoService, free_port
+from tests.support.commerce import bind_stores, reset_services
+
+SHOPPERS = 100
+STOCK = 10
+
+
+@pytest.fixture
+def moto_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    service = MotoService()
+    service.start()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", service.url)
+    monkeypatch.setenv("RESOURCE_PREFIX", f"race{free_port()}")
+    # Nothing listens there: the cart cache degrades to DynamoDB, as with Redis down.
+    monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    get_settings.cache_clear()
+    clients.reset()
+    from chalicelib import resources
+    from devstack import bootstrap
+
+    settings = get_settings()
+    for key in ("catalog", "orders"):
+        bootstrap.create_table(resources.TABLES[key], settings)
+    bind_stores(monkeypatch, settings)
+    yield service.url
+    service.stop()
+    reset_services()
+    get_settings.cache_clear()
+    clients.reset()
+
+
+@pytest.mark.usefixtures("moto_server")
+def test_a_hundred_concurrent_orders_for_ten_units_make_ten_orders() -> None:
+    from chalicelib.catalog.container import catalog_store
+    from chalicelib.catalog.products import Product
+    from chalicelib.orders.container import cart_service, order_service, orders_store
+    from chalicelib.orders.service import InsufficientStock
+
+    product = Product.from_json(7, {"title": "Last lamp", "category": "lamps", "price": 25.0, "stock": STOCK})
+    catalog_store().put_product(product, replace=False)
+    shoppers = [
+        Principal(user_id=f"shopper-{n}", username=f"s{n}", roles=("user",), via="test") for n in range(SHOPPERS)
+    ]
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        list(pool.map(lambda shopper: cart_service().add(shopper.user_id, 7, 1), shoppers))
+
+    start = threading.Barrier(SHOPPERS)
+
+    def order(shopper: Principal) -> str:
+        start.wait()
+        try:
+            return order_service().place(shopper, email=None)["id"]
+        except InsufficientStock as refused:
+            assert refused.items == [{"product_id": 7, "title": "Last lamp", "requested": 1, "available": 0}]
+            return "refused"
+
+    with ThreadPoolExecutor(max_workers=SHOPPERS) as pool:
+        outcomes = list(pool.map(order, shoppers))
+
+    placed = [outcome for outcome in outcomes if outcome != "refused"]
+    assert len(placed) == STOCK and len(set(placed)) == STOCK
+    assert outcomes.count("refused") == SHOPPERS - STOCK
+    assert int(catalog_store().product(7, consistent=True).stock) == 0
+    store = orders_store()
+    winners = {store.order(order_id).user_id for order_id in placed}
+    assert len(winners) == STOCK
+    for shopper in shoppers:
+        cart = store.cart(shopper.user_id)
+        # A winner's cart went with the order; a refused shopper's cart is untouched.
+        assert (cart is None) == (shopper.user_id in winners)
+        assert shopper.user_id in winners or cart.quantities() == {7: 1}

@@ -1,0 +1,99 @@
+"""Start `python -m devstack` as a child process on free ports, as a user's `make run` would."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+READY_MARKER = "DEVSTACK_READY"
+
+
+@dataclass
+class Stack:
+    process: subprocess.Popen
+    endpoints: dict[str, str] = field(default_factory=dict)
+    lines: list[str] = field(default_factory=list)
+
+    def logs(self, message: str | None = None) -> list[dict[str, Any]]:
+        """The stack's JSON log lines so far, optionally only those with this message."""
+        entries = []
+        for line in list(self.lines):
+            if line.startswith("{"):
+                entry = json.loads(line)
+                if message is None or entry.get("message") == message:
+                    entries.append(entry)
+        return entries
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+def start_stack(extra_env: dict[str, str] | None = None, timeout_s: float = 90.0) -> Stack:
+    env = {
+        **os.environ,
+        "PORT": "0",
+        "DEVSTACK_AWS_PORT": "0",
+        "DEVSTACK_OPENSEARCH_PORT": "0",
+        "DEVSTACK_REDIS_PORT": "0",
+        "PYTHONPATH": str(ROOT),
+        "PYTHONUNBUFFERED": "1",
+        **(extra_env or {}),
+    }
+    for inherited in ("AWS_ENDPOINT_URL", "OPENSEARCH_URL", "REDIS_URL"):
+        if inherited not in (extra_env or {}):
+            env.pop(inherited, None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "devstack"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    stack = Stack(process)
+    ready = threading.Event()
+
+    def drain() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            line = line.rstrip("\n")
+            if line.startswith(READY_MARKER):
+                stack.endpoints = json.loads(line[len(READY_MARKER) :])
+                ready.set()
+            else:
+                stack.lines.append(line)
+        ready.set()
+
+    threading.Thread(target=drain, daemon=True).start()
+    if not ready.wait(timeout_s) or not stack.endpoints:
+        stack.stop()
+        raise RuntimeError("the local cloud did not start:\n" + "\n".join(stack.lines[-40:]))
+    return stack
+
+
+def wait_for(predicate, timeout_s: float = 10.0, interval_s: float = 0.05):
+    """Poll until `predicate()` returns something truthy; return it, or fail after the timeout."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout_s} s")
+        time.sleep(interval_s)
