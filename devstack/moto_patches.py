@@ -6,6 +6,12 @@ shard object, so they would (a) deliver the records the cancelled transaction wr
 that never happened) and (b) never see a later write. DynamoDB streams only ever carry
 committed changes, so after a rollback we keep the original shard object, drop the records
 the transaction appended to it, and attach it to the restored table.
+
+moto's server also works out which service a request is for on every request, under one lock:
+it lists moto's package directory (a listdir and ~150 isdir calls) and tries the URL patterns
+of every service in turn. The answer for a given host never changes, so it is remembered; this
+took a DynamoDB GetItem from about 4 ms to about 2 ms locally, and cut the idle CPU of the
+event runtime's polling.
 """
 
 from __future__ import annotations
@@ -43,4 +49,21 @@ def apply() -> None:
             raise
 
     DynamoDBBackend.transact_write_items = transact_write_items
+    _remember_backend_for_host()
     _applied = True
+
+
+def _remember_backend_for_host() -> None:
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    original = DomainDispatcherApplication.get_backend_for_host
+    known: dict[str | None, Any] = {}
+
+    @functools.wraps(original)
+    def get_backend_for_host(self: Any, host: str | None) -> Any:
+        # Called with moto's dispatch lock held, so the dict needs no lock of its own.
+        if host not in known:
+            known[host] = original(self, host)
+        return known[host]
+
+    DomainDispatcherApplication.get_backend_for_host = get_backend_for_host
