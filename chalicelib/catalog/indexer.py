@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib import search
 from chalicelib.catalog.products import Product
 
 PRODUCT_PREFIX = "PRODUCT#"
@@ -90,14 +91,12 @@ class ProductIndex:
 
     def apply(self, writes: Iterable[IndexWrite]) -> set[int]:
         """Bring the index up to these writes; the ids of products whose write failed."""
-        from opensearchpy import helpers
-
         pending = newest(writes)
         indexed = self.indexed_versions([w.product_id for w in pending])
         actions = [self._action(w) for w in pending if indexed.get(w.product_id, 0) < w.version]
         if not actions:
             return set()
-        _, errors = helpers.bulk(self._client(), actions, raise_on_error=False, refresh=False)
+        errors = search.bulk(actions, self._client())
         failed = set()
         for error in errors:
             ((_, detail),) = error.items()

@@ -13,7 +13,7 @@ from typing import Any
 
 from chalice import Blueprint
 
-from chalicelib import events
+from chalicelib import events, search
 from chalicelib.documents.container import document_cache
 from chalicelib.documents.indexer import RecordActions, classify_errors, drop_stale, record_actions
 from chalicelib.documents.types import SCHEMA_TYPE
@@ -24,15 +24,6 @@ handlers = Blueprint(__name__)
 log = get_logger("documents")
 
 EVENT_TYPES = {"INSERT": "document.created", "MODIFY": "document.updated", "REMOVE": "document.deleted"}
-
-
-def _bulk(actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    from opensearchpy import helpers
-
-    from chalicelib import clients
-
-    _, errors = helpers.bulk(clients.opensearch(), actions, raise_on_error=False, refresh=False)
-    return errors
 
 
 def _indexed_versions(planned: list[RecordActions]) -> dict[tuple[str, str], int]:
@@ -81,7 +72,7 @@ def on_document_change(event: Any) -> dict[str, Any]:
     try:
         current = drop_stale(planned, _indexed_versions(planned))
         bulk = [action for p in current for action in p.actions]
-        outcome = classify_errors(current, _bulk(bulk) if bulk else [])
+        outcome = classify_errors(current, search.bulk(bulk) if bulk else [])
         failed += outcome.retry
         refused = [r for r in records if r.sequence_number in outcome.poison]
     except Exception:

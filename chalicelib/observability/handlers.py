@@ -6,6 +6,7 @@ from typing import Any
 
 from chalice import Blueprint
 
+from chalicelib import search
 from chalicelib.jsonlog import get_logger
 from chalicelib.observability.container import alert_service, logs_alias, template_keeper
 from chalicelib.observability.indexer import classify, plan
@@ -18,10 +19,6 @@ log = get_logger("observability")
 @handlers.on_sqs_message(queue=queue_name("logs"), batch_size=10, maximum_batching_window_in_seconds=1)
 def index_logs(event: Any) -> dict[str, Any]:
     """Bulk-writes the batch's events into their daily indexes; idempotent (event id = doc id)."""
-    from opensearchpy import helpers
-
-    from chalicelib import clients
-
     records = list(event)
     planned = plan(logs_alias(), [(record.to_dict()["messageId"], record.body) for record in records])
     if planned.malformed:
@@ -31,7 +28,7 @@ def index_logs(event: Any) -> dict[str, Any]:
         return {"batchItemFailures": []}
     try:
         template_keeper().ensure()
-        _, errors = helpers.bulk(clients.opensearch(), planned.actions, raise_on_error=False, refresh=False)
+        errors = search.bulk(planned.actions)
     except Exception:
         log.exception("log indexing failed", extra={"events": len(planned.actions)})
         retry = {planned.message_of[action["_id"]] for action in planned.actions}

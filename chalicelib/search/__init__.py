@@ -8,6 +8,9 @@ from chalicelib import clients
 from chalicelib.config import Settings, get_settings
 from chalicelib.resources import SearchIndexSpec
 
+# Amazon OpenSearch Service refuses request bodies over 10 MiB on its smaller instance types.
+BULK_MAX_BYTES = 8 * 1024 * 1024
+
 
 def alias(key: str, settings: Settings | None = None) -> str:
     return (settings or get_settings()).resource_name(key)
@@ -30,3 +33,20 @@ def ensure_index(spec: SearchIndexSpec, settings: Settings | None = None) -> dic
             if exc.error != "resource_already_exists_exception":
                 raise
     return {"alias": name, "index": index}
+
+
+def bulk(actions: list[dict[str, Any]], client: Any = None) -> list[dict[str, Any]]:
+    """Apply one handler batch's actions and return the per-item errors (it raises only when
+    OpenSearch cannot be reached). One request where the size allows: helpers.bulk would
+    split at 500 actions, and a batch of 100 plans is 800."""
+    from opensearchpy import helpers
+
+    _, errors = helpers.bulk(
+        client or clients.opensearch(),
+        actions,
+        raise_on_error=False,
+        refresh=False,
+        chunk_size=max(1, len(actions)),
+        max_chunk_bytes=BULK_MAX_BYTES,
+    )
+    return errors
