@@ -13,6 +13,9 @@ whose cost does not grow with the table.
    other DynamoDB request waiting behind it. Once requests are serialised, nothing but the
    transaction itself changes the tables while it runs, so keeping the items it names (and
    the length of each stream) is a complete rollback: that is what is kept instead.
+3. Streams. GetRecords takes the same lock, so a stream reader never sees the records of a
+   transaction that is still running (and may yet be cancelled). A request that appended to
+   a stream wakes the event runtime's stream pollers once it has completed.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from typing import Any
 
 _lock = threading.Lock()
 _applied = False
+# Tables whose streams the current request appended to; only touched under _lock.
+_appended: set[str] = set()
 
 
 class _TableSparingCopy:
@@ -70,14 +75,37 @@ def apply() -> None:
         return
     from moto.dynamodb import models
     from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import StreamShard
     from moto.dynamodb.responses import DynamoHandler
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+
+    from devstack.runtime.wakeup import stream_writes
 
     call_action = DynamoHandler.call_action
 
     @functools.wraps(call_action)
     def serialised(self: Any) -> Any:
         with _lock:
-            return call_action(self)
+            try:
+                return call_action(self)
+            finally:
+                for table in _appended:
+                    stream_writes[table].notify()
+                _appended.clear()
+
+    add = StreamShard.add
+
+    @functools.wraps(add)
+    def noted_add(self: Any, old: Any, new: Any) -> None:
+        add(self, old, new)
+        _appended.add(self.table.name)
+
+    read_stream = DynamoDBStreamsHandler.call_action
+
+    @functools.wraps(read_stream)
+    def serialised_read(self: Any) -> Any:
+        with _lock:
+            return read_stream(self)
 
     transact_write_items = DynamoDBBackend.transact_write_items
 
@@ -105,5 +133,7 @@ def apply() -> None:
             models.copy = copy
 
     DynamoHandler.call_action = serialised
+    StreamShard.add = noted_add
+    DynamoDBStreamsHandler.call_action = serialised_read
     DynamoDBBackend.transact_write_items = item_level_rollback
     _applied = True

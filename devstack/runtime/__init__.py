@@ -17,6 +17,7 @@ from devstack.runtime.loop import Loop
 from devstack.runtime.queues import QueuePoller
 from devstack.runtime.schedules import Clock, Scheduler, utcnow
 from devstack.runtime.streams import StreamPoller
+from devstack.runtime.wakeup import stream_writes
 
 log = logging.getLogger("devstack.runtime")
 
@@ -71,6 +72,7 @@ class EventRuntime:
             max_attempts=(spec.stream_max_attempts if spec and spec.stream_max_attempts else None)
             or self.options.stream_max_attempts,
             backoff_s=self.options.stream_backoff_s,
+            wakeup=stream_writes[_table_name(config.stream_arn)],
         )
 
     def _queue_poller(self, config: SQSEventConfig) -> QueuePoller:
@@ -104,6 +106,7 @@ class EventRuntime:
     def status(self) -> dict[str, Any]:
         return {
             "pollers": [poller.name for poller in self.pollers],
+            "streams_caught_up": all(p.caught_up for p in self.pollers if isinstance(p, StreamPoller)),
             "schedules": {
                 name: {"expression": rule.schedule.expression, "next_fire": rule.next_fire.isoformat()}
                 for name, rule in self.scheduler.rules.items()

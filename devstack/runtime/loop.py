@@ -30,7 +30,11 @@ class Loop:
                 # A poller must outlive a flaky backend: log, back off, go on.
                 log.exception("poller step failed", extra={"poller": self.name})
                 self._stop.wait(1.0)
-            self._stop.wait(self.interval_s)
+            self.pause()
+
+    def pause(self) -> None:
+        """Between two steps; a poller that can tell when there is new work overrides this."""
+        self._stop.wait(self.interval_s)
 
     def stop(self, timeout_s: float = 5.0) -> None:
         self._stop.set()

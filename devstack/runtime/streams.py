@@ -19,6 +19,7 @@ from chalice.app import DynamoDBEventConfig
 from devstack.runtime import shapes
 from devstack.runtime.invoker import Invoker
 from devstack.runtime.loop import Loop
+from devstack.runtime.wakeup import Wakeup
 
 log = logging.getLogger("devstack.runtime")
 
@@ -50,8 +51,14 @@ class StreamPoller(Loop):
         interval_s: float = 0.2,
         max_attempts: int = 3,
         backoff_s: float = 0.5,
+        wakeup: Wakeup | None = None,
     ) -> None:
         super().__init__(f"stream:{config.name}", interval_s)
+        self.wakeup = wakeup
+        self._seen = 0
+        self._delivered = False
+        # The wakeup count as of the last step that found every shard drained; -1: not yet.
+        self._drained_at = -1
         self.config = config
         self.invoker = invoker
         self.streams = streams_client
@@ -81,11 +88,33 @@ class StreamPoller(Loop):
         self._shards_checked = time.monotonic()
 
     def step(self) -> None:
+        if self.wakeup is not None:
+            # Taken before reading, so a write that lands during this step wakes the next pause.
+            self._seen = self.wakeup.count
         if not self.cursors or time.monotonic() - self._shards_checked > SHARD_REFRESH_S:
             self._refresh_shards()
+        self._delivered = False
         for cursor in list(self.cursors.values()):
             if not cursor.closed:
-                self._advance(cursor)
+                self._delivered |= self._advance(cursor)
+        drained = not self._delivered and not any(cursor.pending for cursor in self.cursors.values())
+        self._drained_at = self._seen if drained else -1
+
+    @property
+    def caught_up(self) -> bool:
+        """Every write the table's wakeup has counted so far has been delivered (or given up on):
+        a step that began after the last of them read every shard to its end. A test's barrier
+        between a write and what its stream handler does; unknowable without a wakeup."""
+        return self.wakeup is not None and self._drained_at == self.wakeup.count
+
+    def pause(self) -> None:
+        if self._delivered:
+            # A shard can hold more than one batch: read on at once, as Lambda does.
+            return
+        if self.wakeup is None:
+            super().pause()
+        else:
+            self.wakeup.wait(self._seen, self.interval_s)
 
     def _fetch(self, cursor: ShardCursor) -> None:
         try:
@@ -101,21 +130,22 @@ class StreamPoller(Loop):
         cursor.pending = [shapes.dynamodb_record(r, self.config.stream_arn, self.region) for r in response["Records"]]
         cursor.iterator = response.get("NextShardIterator")
 
-    def _advance(self, cursor: ShardCursor) -> None:
+    def _advance(self, cursor: ShardCursor) -> bool:
+        """Deliver the shard's next batch; True when one was delivered and succeeded."""
         if not cursor.pending and cursor.iterator is not None:
             self._fetch(cursor)
         if not cursor.pending:
             # No next iterator: the shard is closed (a split, a disabled stream) and drained.
             cursor.closed = cursor.iterator is None
-            return
+            return False
         if time.monotonic() < cursor.retry_at:
-            return
+            return False
         batch = cursor.pending[: self.config.batch_size]
         invocation = self.invoker.invoke(self.config.name, {"Records": batch}, source=self.name)
         sequences = [r["dynamodb"]["SequenceNumber"] for r in batch]
         if invocation.ok and not invocation.failed_items:
             self._done(cursor, len(batch))
-            return
+            return True
         first_failed = 0
         if invocation.ok and invocation.failed_items:
             known = [sequences.index(s) for s in invocation.failed_items if s in sequences]
@@ -128,6 +158,7 @@ class StreamPoller(Loop):
             self._give_up(cursor, cursor.pending[: len(batch) - first_failed])
         else:
             cursor.retry_at = time.monotonic() + min(MAX_BACKOFF_S, self.backoff_s * 2 ** (cursor.attempts - 1))
+        return False
 
     def _done(self, cursor: ShardCursor, count: int) -> None:
         if count:

@@ -83,6 +83,20 @@ def test_dynamodb_writes_reach_the_stream_handler_in_lambda_shape_and_order(prob
     assert sequences == sorted(sequences)
 
 
+def test_settle_returns_once_the_stream_handler_has_every_write_so_far(probe, aws):
+    stack, journal = probe
+    dynamodb = aws("dynamodb")
+    keys = [f"settle-{n}" for n in range(200)]
+    for start in range(0, len(keys), 25):
+        puts = [{"PutRequest": {"Item": {"pk": {"S": key}}}} for key in keys[start : start + 25]]
+        dynamodb.batch_write_item(RequestItems={f"{PREFIX}-probe": puts})
+
+    stack.settle()
+
+    delivered = {r["dynamodb"]["Keys"]["pk"]["S"] for r in entries(journal, "stream")}
+    assert set(keys) <= delivered
+
+
 def test_a_poisoned_stream_record_is_retried_then_reported_and_the_shard_moves_on(probe, aws):
     stack, journal = probe
     table = f"{PREFIX}-probe"

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,16 @@ class Stack:
                 if message is None or entry.get("message") == message:
                     entries.append(entry)
         return entries
+
+    def settle(self, timeout_s: float = 30.0) -> None:
+        """Wait until every stream handler has been given every write made so far: the barrier
+        between a write and what its stream handler does (indexing, invalidation, events)."""
+
+        def caught_up() -> bool:
+            with urllib.request.urlopen(self.endpoints["control"], timeout=10) as response:
+                return json.load(response)["runtime"]["streams_caught_up"]
+
+        wait_for(caught_up, timeout_s=timeout_s, interval_s=0.02)
 
     def stop(self) -> int:
         if self.process.poll() is None:

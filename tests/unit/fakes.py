@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ParamValidationError
@@ -61,6 +62,8 @@ class FakeStreams:
         self.closed: set[str] = set()
         self.expire_next: set[str] = set()
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        # Runs inside every GetRecords: what else happens while the poller is reading.
+        self.during_get_records: Callable[[], None] = lambda: None
 
     def add_shard(self, shard_id: str, records: list[dict[str, Any]] | None = None) -> None:
         self.shards[shard_id] = list(records or [])
@@ -96,6 +99,7 @@ class FakeStreams:
 
     def get_records(self, **kwargs: Any) -> dict[str, Any]:
         self.calls.append(("get_records", kwargs))
+        self.during_get_records()
         iterator = kwargs.get("ShardIterator")
         if not isinstance(iterator, str):
             # What botocore's parameter validation does before any request is sent.

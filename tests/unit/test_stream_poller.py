@@ -7,6 +7,7 @@ Chalice's own DynamoDBEvent wrapper, as it does in Lambda.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,7 @@ from chalice import Chalice
 from devstack.runtime import streams
 from devstack.runtime.invoker import Invoker
 from devstack.runtime.streams import StreamPoller
+from devstack.runtime.wakeup import Wakeup
 from tests.unit.fakes import (
     FAILURE_QUEUE_URL,
     REGION,
@@ -42,6 +44,8 @@ class Harness:
         max_attempts: int = 3,
         backoff_s: float = 0.0,
         failure_queue_url: str | None = FAILURE_QUEUE_URL,
+        interval_s: float = 0.0,
+        wakeup: Wakeup | None = None,
     ) -> None:
         self.app = Chalice("stream-test")
         self.calls: list[list[str]] = []
@@ -67,9 +71,10 @@ class Harness:
             self.sqs,
             REGION,
             failure_queue_url,
-            interval_s=0.0,
+            interval_s=interval_s,
             max_attempts=max_attempts,
             backoff_s=backoff_s,
+            wakeup=wakeup,
         )
 
     def steps(self, count: int) -> None:
@@ -366,3 +371,97 @@ def test_each_shard_keeps_its_own_order_and_retries() -> None:
     per_shard_b = [c for c in h.calls if c[0] in seqs(10, 11)]
     assert per_shard_a == [seqs(1)] * 3  # blocked on its failing head record
     assert per_shard_b == [seqs(10), seqs(11)]  # unaffected by shard-a's retries
+
+
+# -- pausing between steps: a long interval shows whether the poller waited it out ---------------
+
+
+def _pause_in_background(poller: StreamPoller) -> threading.Thread:
+    thread = threading.Thread(target=poller.pause, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_after_delivering_a_batch_the_poller_reads_on_without_waiting() -> None:
+    h = Harness({"shard-1": records(1, 2, 3)}, batch_size=2, interval_s=60.0, wakeup=Wakeup())
+    h.steps(1)
+
+    pausing = _pause_in_background(h.poller)
+
+    pausing.join(timeout=5)
+    assert not pausing.is_alive()
+    assert h.calls == [seqs(1, 2)]
+
+
+def test_an_idle_poller_sleeps_until_a_stream_write_wakes_it() -> None:
+    wakeup = Wakeup()
+    h = Harness({"shard-1": []}, interval_s=60.0, wakeup=wakeup)
+    h.steps(1)
+
+    pausing = _pause_in_background(h.poller)
+    pausing.join(timeout=0.2)
+    assert pausing.is_alive()
+
+    wakeup.notify()
+    pausing.join(timeout=5)
+    assert not pausing.is_alive()
+
+
+def test_a_write_during_the_step_is_not_missed_by_the_pause_after_it() -> None:
+    wakeup = Wakeup()
+    h = Harness({"shard-1": []}, interval_s=60.0, wakeup=wakeup)
+    h.streams.during_get_records = wakeup.notify  # a write lands while the poller reads
+    h.steps(1)
+
+    pausing = _pause_in_background(h.poller)
+
+    pausing.join(timeout=5)
+    assert not pausing.is_alive()
+
+
+def test_a_batch_waiting_out_its_backoff_does_not_spin() -> None:
+    def always_fail(batch: list[str]) -> Any:
+        raise RuntimeError("down")
+
+    h = Harness({"shard-1": records(1)}, always_fail, interval_s=60.0, backoff_s=30.0, wakeup=Wakeup())
+    h.steps(1)
+
+    pausing = _pause_in_background(h.poller)
+    pausing.join(timeout=0.2)
+    assert pausing.is_alive()
+    h.poller.wakeup.notify()
+
+
+def test_caught_up_only_once_a_step_begun_after_the_last_write_found_every_shard_drained() -> None:
+    wakeup = Wakeup()
+    h = Harness({"shard-1": records(1, 2, 3)}, batch_size=2, wakeup=wakeup)
+    assert not h.poller.caught_up  # never read
+
+    h.steps(2)
+    assert h.calls == [seqs(1, 2), seqs(3)]
+    assert not h.poller.caught_up  # the last step delivered: there may be more
+
+    h.steps(1)
+    assert h.poller.caught_up
+
+    wakeup.notify()  # a write the poller has not read past
+    h.streams.shards["shard-1"].append(stream_record(4))
+    assert not h.poller.caught_up
+    h.steps(2)
+    assert h.calls[-1] == seqs(4)
+    assert h.poller.caught_up
+
+
+def test_a_batch_waiting_to_be_retried_is_not_caught_up() -> None:
+    def always_fail(batch: list[str]) -> Any:
+        raise RuntimeError("down")
+
+    h = Harness({"shard-1": records(1)}, always_fail, max_attempts=5, backoff_s=30.0, wakeup=Wakeup())
+    h.steps(3)
+    assert not h.poller.caught_up
+
+
+def test_without_a_wakeup_a_poller_never_claims_to_be_caught_up() -> None:
+    h = Harness({"shard-1": []})
+    h.steps(2)
+    assert not h.poller.caught_up
