@@ -10,13 +10,19 @@ the transaction appended to it, and attach it to the restored table.
 moto's server also works out which service a request is for on every request, under one lock:
 it lists moto's package directory (a listdir and ~150 isdir calls) and tries the URL patterns
 of every service in turn. The answer for a given host never changes, so it is remembered; this
-took a DynamoDB GetItem from about 4 ms to about 2 ms locally, and cut the idle CPU of the
-event runtime's polling.
+took a DynamoDB GetItem from about 4 ms to about 3.4 ms locally.
+
+moto's SendMessage reads one flag through `queue.attributes`, and building that dict counts
+every message in the queue three times. The platform's `events` queue is a tap nobody drains
+(`make events` reads it), so every publish grew slower as events piled up: the schemathesis
+run took 130-150 s on a stack that had published a few thousand events, 60 s on a fresh
+one. While a message is being sent, the queue answers that one flag without counting.
 """
 
 from __future__ import annotations
 
 import functools
+import threading
 from typing import Any
 
 _applied = False
@@ -50,6 +56,7 @@ def apply() -> None:
 
     DynamoDBBackend.transact_write_items = transact_write_items
     _remember_backend_for_host()
+    _send_without_counting_the_queue()
     _applied = True
 
 
@@ -67,3 +74,31 @@ def _remember_backend_for_host() -> None:
         return known[host]
 
     DomainDispatcherApplication.get_backend_for_host = get_backend_for_host
+
+
+def _send_without_counting_the_queue() -> None:
+    from moto.sqs.models import Queue, SQSBackend
+
+    every_attribute = Queue.attributes
+    sending = threading.local()
+
+    def attributes(self: Any) -> dict[str, Any]:
+        if not getattr(sending, "active", False):
+            return every_attribute.fget(self)
+        # All that sending reads, as the full dict would give it: only FIFO queues have the key.
+        if not self.fifo_queue:
+            return {}
+        return {"ContentBasedDeduplication": str(self.content_based_deduplication).lower()}
+
+    send_message = SQSBackend.send_message
+
+    @functools.wraps(send_message)
+    def send_without_counting(self: Any, *args: Any, **kwargs: Any) -> Any:
+        sending.active = True
+        try:
+            return send_message(self, *args, **kwargs)
+        finally:
+            sending.active = False
+
+    Queue.attributes = property(attributes)
+    SQSBackend.send_message = send_without_counting
