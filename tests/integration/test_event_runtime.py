@@ -8,7 +8,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-import boto3
 import pytest
 
 from tests.support.stack import start_stack, wait_for
@@ -35,17 +34,7 @@ def probe(tmp_path_factory):
 @pytest.fixture(scope="module")
 def aws(probe):
     stack, _ = probe
-
-    def client(service: str):
-        return boto3.client(
-            service,
-            endpoint_url=stack.endpoints["aws"],
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-
-    return client
+    return stack.aws
 
 
 def entries(journal: Path, kind: str) -> list[dict]:

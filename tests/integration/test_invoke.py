@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-import boto3
 import pytest
 import requests
 
@@ -43,16 +42,7 @@ def status(stack) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def aws(stack):
-    def client(service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=stack.endpoints["aws"],
-            region_name=REGION,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-
-    return client
+    return stack.aws
 
 
 def invoke(stack, *args: str) -> subprocess.CompletedProcess:

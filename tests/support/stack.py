@@ -34,6 +34,18 @@ class Stack:
                     entries.append(entry)
         return entries
 
+    def aws(self, service: str) -> Any:
+        """A boto3 client of the stack's moto server, with the dummy credentials it accepts."""
+        import boto3
+
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoints["aws"],
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
     def settle(self, timeout_s: float = 30.0) -> None:
         """Wait until every stream handler has been given every write made so far: the barrier
         between a write and what its stream handler does (indexing, invalidation, events)."""

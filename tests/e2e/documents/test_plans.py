@@ -6,7 +6,6 @@ import copy
 import json
 import threading
 
-import boto3
 import pytest
 
 from tests.e2e.users import new_user
@@ -311,13 +310,7 @@ def test_a_second_read_is_served_from_redis_and_a_write_invalidates_it(api, stac
 def test_document_events_are_published(api, stack, alice):
     document = plan()
     create(api, alice, document)
-    sqs = boto3.client(
-        "sqs",
-        endpoint_url=stack.endpoints["aws"],
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    sqs = stack.aws("sqs")
     url = sqs.get_queue_url(QueueName="sp-local-events")["QueueUrl"]
     seen: list[dict] = []
 

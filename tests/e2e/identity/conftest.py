@@ -10,7 +10,6 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import boto3
 import pytest
 from cryptography.hazmat.primitives import serialization
 
@@ -53,16 +52,7 @@ def stack(oidc: OidcProvider) -> Iterator[Stack]:
 def aws(stack: Stack) -> Callable[[str], Any]:
     """A boto3 client of the stack's moto server."""
 
-    def client(service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=stack.endpoints["aws"],
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-
-    return client
+    return stack.aws
 
 
 @pytest.fixture(scope="package")

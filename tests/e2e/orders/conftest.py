@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import boto3
 import pytest
 import redis
 
@@ -40,16 +39,7 @@ def stocked(api, admin) -> Callable[..., list[dict[str, Any]]]:
 
 @pytest.fixture(scope="session")
 def aws(stack) -> Callable[[str], Any]:
-    def client(service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=stack.endpoints["aws"],
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-
-    return client
+    return stack.aws
 
 
 @pytest.fixture(scope="session")
