@@ -16,12 +16,14 @@ from chalicelib.config import get_settings
 
 def table_meta(table_key: str) -> type:
     """A PynamoDB `Meta` for the table declared under `table_key` in chalicelib/resources.py."""
+    from chalicelib.resources import TABLES
+
     settings = get_settings()
     return type(
         "Meta",
         (),
         {
-            "table_name": settings.resource_name(table_key),
+            "table_name": TABLES[table_key].table_name(settings),
             "region": settings.aws_region,
             "host": settings.aws_endpoint_url,
         },

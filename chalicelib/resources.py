@@ -44,6 +44,14 @@ class TableSpec:
     # Tries of a failing stream batch (the mapping's MaximumRetryAttempts + 1); None: the
     # runtime's default. Long for consumers that must ride out an outage rather than skip.
     stream_max_attempts: int | None = None
+    # Bumped when the key schema changes: DynamoDB cannot re-key a table, so a new layout is a
+    # new table beside the old one (docs/deploy.md says how data moves over).
+    layout: int = 1
+
+    def table_name(self, settings: Settings | None = None) -> str:
+        """The deployed name: `<prefix>-<key>`, plus `-v<layout>` from the second layout on."""
+        suffix = f"-v{self.layout}" if self.layout > 1 else ""
+        return (settings or get_settings()).resource_name(self.key + suffix)
 
 
 @dataclass(frozen=True)
@@ -157,7 +165,7 @@ def stream_arn(table_key: str, settings: Settings | None = None) -> str:
         return arn
     return (
         f"arn:aws:dynamodb:{settings.aws_region}:000000000000:"
-        f"table/{settings.resource_name(table_key)}/stream/unresolved"
+        f"table/{TABLES[table_key].table_name(settings)}/stream/unresolved"
     )
 
 
@@ -173,33 +181,41 @@ def queue_name(queue_key: str, settings: Settings | None = None) -> str:
     return f"{name}.fifo" if spec is not None and spec.fifo else name
 
 
-# Documents (chalicelib/documents): every document type in one table keyed by (type, id), a
-# GSI per owner for "my documents", the stream feeding the search indexer. Each searchable
-# type has its own index behind an alias; plans use a join field for parent-child search.
+# Documents (chalicelib/documents): every document type in one table keyed by owner and id
+# (pk `<owner>#<type>`, sk the objectId), so two owners may hold the same objectIds and "my
+# documents of a type" is one Query. Layout 2: layout 1 keyed by (type, id) alone. The stream
+# feeds the search indexer. Each searchable type has its own index behind an alias; plans use
+# a join field for parent-child search. Mappings are fixed (`dynamic: false`): no tenant's
+# documents can change how another's are indexed (chalicelib/documents/mapping.py).
 _DOCUMENT_FIELDS = {
     "objectId": {"type": "keyword"},
     "objectType": {"type": "keyword"},
     "_org": {"type": "keyword"},
     "_owner": {"type": "keyword"},
+    # The objectId of the stored document an index document belongs to (a plan, for its
+    # children), and when that document was last written (epoch ms).
+    "_root": {"type": "keyword"},
+    "_updated": {"type": "long"},
 }
+DOCUMENT_INDEX_VERSION = 2
 declare(
     TableSpec(
         key="documents",
-        hash_key=Key("doc_type"),
+        hash_key=Key("pk"),
         range_key=Key("doc_id"),
-        indexes=(Index("by-owner", Key("owner_type"), Key("doc_id")),),
         stream=True,
         stream_failure_queue="documents-stream-failures",
         # The index must catch up after an OpenSearch outage: about four minutes of backoff
         # before a batch is given up to the failure queue (a bad record fails alone sooner
         # only in the sense that it is retried too; see docs/documents.md).
         stream_max_attempts=12,
+        layout=2,
     ),
     QueueSpec(key="documents-stream-failures", dead_letter=False),
     SearchIndexSpec(
         key="documents-plan",
         mappings={
-            "dynamic": True,
+            "dynamic": False,
             "properties": {
                 **_DOCUMENT_FIELDS,
                 JOIN_FIELD: {"type": "join", "relations": RELATIONS},
@@ -210,13 +226,15 @@ declare(
                 "copay": {"type": "double"},
             },
         },
+        version=DOCUMENT_INDEX_VERSION,
     ),
     SearchIndexSpec(
         key="documents-service",
         mappings={
-            "dynamic": True,
+            "dynamic": False,
             "properties": {**_DOCUMENT_FIELDS, "name": {"type": "text", "fields": {"raw": {"type": "keyword"}}}},
         },
+        version=DOCUMENT_INDEX_VERSION,
     ),
 )
 
@@ -226,9 +244,16 @@ def document_index_key(doc_type: str) -> str:
     return f"documents-{doc_type}"
 
 
-def registered_type_index(doc_type: str) -> SearchIndexSpec:
-    """The index of a type a client registered at run time: dynamic mappings plus the common fields."""
-    return SearchIndexSpec(key=document_index_key(doc_type), mappings={"dynamic": True, "properties": _DOCUMENT_FIELDS})
+def registered_type_index(doc_type: str, schema: dict[str, Any]) -> SearchIndexSpec:
+    """The index of a type a client registered at run time: what its schema declares, plus the
+    common fields, and nothing the documents themselves bring."""
+    from chalicelib.documents.mapping import properties_of
+
+    return SearchIndexSpec(
+        key=document_index_key(doc_type),
+        mappings={"dynamic": False, "properties": {**properties_of(schema), **_DOCUMENT_FIELDS}},
+        version=DOCUMENT_INDEX_VERSION,
+    )
 
 
 import chalicelib.audit.resources  # noqa: E402  (declarations)

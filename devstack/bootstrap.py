@@ -36,7 +36,7 @@ def _key_schema(hash_key: resources.Key, range_key: resources.Key | None) -> lis
 
 def create_table(spec: TableSpec, settings: Settings) -> dict[str, Any]:
     dynamodb = clients.aws("dynamodb", settings)
-    name = settings.resource_name(spec.key)
+    name = spec.table_name(settings)
     try:
         table = dynamodb.describe_table(TableName=name)["Table"]
     except dynamodb.exceptions.ResourceNotFoundException:

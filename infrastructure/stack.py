@@ -156,7 +156,7 @@ class PlatformStack(cdk.Stack):
         table = dynamodb.Table(
             self,
             f"Table{logical(spec.key)}",
-            table_name=self.settings.resource_name(spec.key),
+            table_name=spec.table_name(self.settings),
             partition_key=key(spec.hash_key),  # type: ignore[arg-type]
             sort_key=key(spec.range_key),
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,

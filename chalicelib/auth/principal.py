@@ -43,6 +43,18 @@ class Principal:
     def allows(self, scope: str | None) -> bool:
         return scope is None or self.scopes is None or scope in self.scopes
 
+    def acting_for(self, requested: str | None) -> str:
+        """Whose data a request reads or writes: the caller's own, or the owner an administrator
+        names. Naming anyone else is refused before anything is read, so the refusal says
+        nothing about what that owner holds."""
+        if requested and requested != self.user_id:
+            if not self.is_admin:
+                from chalicelib.errors import Forbidden
+
+                raise Forbidden("Only administrators may name another owner")
+            return requested
+        return self.user_id
+
 
 _current: contextvars.ContextVar[Principal | None] = contextvars.ContextVar("principal", default=None)
 

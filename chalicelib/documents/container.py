@@ -31,7 +31,7 @@ def document_service() -> DocumentService:
         store=store,
         types=TypeRegistry(store),
         cache=document_cache(),
-        on_type_registered=lambda doc_type: ensure_index(registered_type_index(doc_type)),
+        on_type_registered=lambda doc_type, schema: ensure_index(registered_type_index(doc_type, schema)),
     )
 
 

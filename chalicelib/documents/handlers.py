@@ -30,10 +30,10 @@ def _indexed_versions(planned: list[RecordActions]) -> dict[tuple[str, str], int
     """The version the index holds of each record's root document (absent: not indexed)."""
     from chalicelib import clients
 
-    roots = sorted({(p.index, p.doc_id) for p in planned})
+    roots = sorted({(p.index, p.root) for p in planned})
     if not roots:
         return {}
-    docs = [{"_index": index, "_id": doc_id, "routing": doc_id, "_source": False} for index, doc_id in roots]
+    docs = [{"_index": index, "_id": root, "routing": root, "_source": False} for index, root in roots]
     found = clients.opensearch().mget(body={"docs": docs}).get("docs", [])
     # Answers come in request order and name the concrete index behind the alias.
     return {root: doc["_version"] for root, doc in zip(roots, found, strict=True) if doc.get("found")}
@@ -87,7 +87,7 @@ def on_document_change(event: Any) -> dict[str, Any]:
         log.exception("could not dead-letter documents")
         failed += [r.sequence_number for r in (*unindexable, *refused)]
     cache = document_cache()
-    cache.delete(*(cache.key(p.doc_type, p.doc_id) for p in planned))
+    cache.delete(*(cache.key(p.owner, p.doc_type, p.doc_id) for p in planned))
     return _retry_from_first(records, failed)
 
 
@@ -103,13 +103,14 @@ def publish_document_events(event: Any) -> dict[str, Any]:
     records = list(event)
     published = {}
     for record in records:
-        doc_type = record.keys["doc_type"]["S"]
+        image = record.new_image or record.old_image
+        doc_type = image["doc_type"]["S"]
         if doc_type == SCHEMA_TYPE:
             continue
         event_type = EVENT_TYPES[record.event_name]
         published[record.sequence_number] = events.envelope(
             event_type,
-            {"type": doc_type, "id": record.keys["doc_id"]["S"]},
+            {"type": doc_type, "id": record.keys["doc_id"]["S"], "owner": image["owner_id"]["S"]},
             event_id=events.stream_event_id(record.event_id, event_type),
         )
     try:

@@ -5,31 +5,42 @@ batch, or an older record arriving after a newer one, cannot move the index back
 older write is refused with a version conflict, which here means "already newer", not failure.
 A plan becomes parent-child documents routed to its root; an update deletes the children it
 no longer has; a removal deletes the whole tree.
+
+An index document's id is derived from (owner, root objectId, objectId), never from the
+objectId alone: two owners' plans, or two plans of one owner, that hold a child with the same
+objectId hold two index documents, and writing or deleting one cannot touch the other. The
+join's parent links use those ids too, so a child can only ever join a parent of its own tree.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.config import get_settings
-from chalicelib.documents.tree import flatten, object_ids
+from chalicelib.documents.tree import JOIN_FIELD, flatten, object_ids
 from chalicelib.documents.types import SCHEMA_TYPE
 from chalicelib.resources import document_index_key
 
 # Conflicts mean a newer version is indexed; not-found means the delete has nothing to do.
 HARMLESS_STATUSES = {404, 409}
+# Where an indexed child keeps its parent's objectId (the join field holds the parent's index id).
+PARENT_OBJECT_ID = "_parent_object"
 
 
 @dataclass
 class RecordActions:
     sequence_number: str
+    owner: str
     doc_type: str
     doc_id: str
     event_name: str
     index: str
+    # The index id of the stored document itself: the tree's root, and its routing.
+    root: str
     version: int
     actions: list[dict[str, Any]] = field(default_factory=list)
 
@@ -41,7 +52,7 @@ def drop_stale(planned: list[RecordActions], indexed_versions: dict[tuple[str, s
     re-create a child that a newer version removed (the removal's tombstone may be gone). The
     root's indexed version says whether the whole record is stale.
     """
-    return [p for p in planned if indexed_versions.get((p.index, p.doc_id), 0) <= p.version]
+    return [p for p in planned if indexed_versions.get((p.index, p.root), 0) <= p.version]
 
 
 def _attribute(image: dict[str, Any], name: str) -> Any:
@@ -53,47 +64,61 @@ def _attribute(image: dict[str, Any], name: str) -> Any:
     return None
 
 
-def _owner_source(source: dict[str, Any], owner: str | None) -> dict[str, Any]:
-    return {**source, "_owner": owner}
+def index_id(owner: str, root: str, object_id: str) -> str:
+    """The index document id of `object_id` in the stored document `root` of `owner`."""
+    return hashlib.sha256(json.dumps([owner, root, object_id]).encode()).hexdigest()
 
 
-def _tree(doc_type: str, doc_id: str, document: Any) -> list[tuple[str, str, dict[str, Any]]]:
-    """(id, routing, source) of every index document one stored document becomes."""
+def _tree(doc_type: str, doc_id: str, document: Any) -> list[tuple[str, str | None, dict[str, Any]]]:
+    """(objectId, parent objectId, source) of every index document one stored document becomes."""
     if doc_type == "plan":
-        return [(d.id, d.routing, d.source) for d in flatten(document)]
-    return [(doc_id, doc_id, document)]
+        return [(d.id, d.parent, d.source) for d in flatten(document)]
+    return [(doc_id, None, document)]
 
 
 def _ids(doc_type: str, doc_id: str, document: Any) -> set[str]:
     return object_ids(document) if doc_type == "plan" else {doc_id}
 
 
+def _indexed_source(source: dict[str, Any], owner: str, root: str, parent: str | None, updated: int) -> dict[str, Any]:
+    """The stored object plus who owns it, which document holds it, and the join's parent as
+    an index id (the client's parent objectId is kept beside it, to answer with)."""
+    indexed = {**source, "_owner": owner, "_root": root, "_updated": updated}
+    if parent is not None:
+        indexed[JOIN_FIELD] = {**source[JOIN_FIELD], "parent": index_id(owner, root, parent)}
+        indexed[PARENT_OBJECT_ID] = parent
+    return indexed
+
+
 def record_actions(record: dict[str, Any]) -> RecordActions | None:
     """The bulk actions for one stream record (Lambda shape); None for items that are not documents."""
     stream = record["dynamodb"]
-    doc_type, doc_id = stream["Keys"]["doc_type"]["S"], stream["Keys"]["doc_id"]["S"]
+    new, old = stream.get("NewImage"), stream.get("OldImage")
+    image = new if new is not None else old
+    doc_type, owner = _attribute(image, "doc_type"), _attribute(image, "owner_id")
+    doc_id = stream["Keys"]["doc_id"]["S"]
     if doc_type == SCHEMA_TYPE:
         return None
     index = get_settings().resource_name(document_index_key(doc_type))
-    new, old = stream.get("NewImage"), stream.get("OldImage")
     # A removal has no version of its own: it supersedes the last one written.
     version = _attribute(new, "version") if new is not None else _attribute(old, "version") + 1
-    result = RecordActions(stream["SequenceNumber"], doc_type, doc_id, record["eventName"], index, version)
+    root = index_id(owner, doc_id, doc_id)
+    result = RecordActions(stream["SequenceNumber"], owner, doc_type, doc_id, record["eventName"], index, root, version)
     old_document = json.loads(_attribute(old, "body")) if old else None
     if new is not None:
         document = json.loads(_attribute(new, "body"))
-        owner = _attribute(new, "owner_id")
-        for object_id, routing, source in _tree(doc_type, doc_id, document):
+        updated = int(float(new["updated_at"]["N"]) * 1000)
+        for object_id, parent, source in _tree(doc_type, doc_id, document):
             result.actions.append(
                 {
                     "_op_type": "index",
                     "_index": index,
-                    "_id": object_id,
-                    "routing": routing,
+                    "_id": index_id(owner, doc_id, object_id),
+                    "routing": root,
                     "version": version,
                     # gte: replaying the same record re-indexes the same content harmlessly.
                     "version_type": "external_gte",
-                    "_source": _owner_source(source, owner),
+                    "_source": _indexed_source(source, owner, doc_id, parent, updated),
                 }
             )
         gone = _ids(doc_type, doc_id, old_document) - _ids(doc_type, doc_id, document) if old_document else set()
@@ -104,8 +129,8 @@ def record_actions(record: dict[str, Any]) -> RecordActions | None:
             {
                 "_op_type": "delete",
                 "_index": index,
-                "_id": object_id,
-                "routing": doc_id,
+                "_id": index_id(owner, doc_id, object_id),
+                "routing": root,
                 "version": version,
                 "version_type": "external",
             }

@@ -4,7 +4,12 @@ Only named clauses, aggregations and parameters pass; anything else is refused w
 path rather than dropped, so a client learns why instead of getting a silently different search.
 What is left out is left out on purpose: scripts run code on the cluster, a terms lookup reads
 another index, and top-level keys such as `post_filter` or a `global` aggregation would reach
-past the mandatory filter that `restrict` puts on the query.
+past the mandatory owner filter (chalicelib/documents/isolation.py). What is admitted is
+admitted only in forms whose answer is computed from the matching documents alone: a terms
+aggregation's `min_doc_count: 0` lists terms of every document in the index, so it is refused.
+
+The tables below (CLAUSES, AGGREGATIONS, TOP_LEVEL) are data: each parameter's check is a
+value a test can read, and tests/isolation draws its search bodies from them.
 """
 
 from __future__ import annotations
@@ -54,20 +59,13 @@ Check = Callable[[Any, _Path], Any]
 def check_search_body(body: dict[str, Any], max_size: int = 100) -> dict[str, Any]:
     """A sanitized copy of `body` (with `size` defaulted), or BadRequest naming the refused part."""
     _check_depth(body)
-    checked = _fields({**_TOP_LEVEL, "size": _int_between(0, max_size)}, body, _Path())
+    checked = _fields({**TOP_LEVEL, "size": _int_between(0, max_size)}, body, _Path())
     if "aggs" in checked and "aggregations" in checked:
         _refuse("$.aggregations", "use either 'aggs' or 'aggregations', not both")
     checked.setdefault("size", DEFAULT_SIZE)
     if checked.get("from", 0) + checked["size"] > MAX_WINDOW:
         _refuse("$.from", f"from + size must not exceed {MAX_WINDOW}")
     return checked
-
-
-def restrict(body: dict[str, Any], filter_clause: dict[str, Any]) -> dict[str, Any]:
-    """`body` with its query wrapped so that `filter_clause` always applies, whatever the query says."""
-    body = copy.deepcopy(body)
-    query = body.get("query", {"match_all": {}})
-    return {**body, "query": {"bool": {"must": [query], "filter": [copy.deepcopy(filter_clause)]}}}
 
 
 def _refuse(path: _Path | str, message: str) -> NoReturn:
@@ -137,27 +135,39 @@ def _int_or_string(value: Any, path: _Path) -> int | str:
     return value
 
 
-def _int_between(low: int, high: int | None = None) -> Check:
-    def check(value: Any, path: _Path) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
-            _refuse(
-                path, f"must be an integer >= {low}" if high is None else f"must be an integer from {low} to {high}"
-            )
+def field_name(value: Any, path: _Path) -> str:
+    """The name of a field of the documents."""
+    if not isinstance(value, str) or not value:
+        _refuse(path, "must be a field name")
+    return value
+
+
+@dataclass(frozen=True)
+class IntRange:
+    low: int
+    high: int | None = None
+    why: str = ""
+
+    def __call__(self, value: Any, path: _Path) -> int:
+        too_big = self.high is not None and isinstance(value, int) and value > self.high
+        if isinstance(value, bool) or not isinstance(value, int) or value < self.low or too_big:
+            expected = f">= {self.low}" if self.high is None else f"from {self.low} to {self.high}"
+            _refuse(path, f"must be an integer {expected}" + (f": {self.why}" if self.why else ""))
         return value
 
-    return check
 
+@dataclass(frozen=True)
+class OneOf:
+    choices: tuple[str, ...]
 
-def _one_of(*choices: str) -> Check:
-    def check(value: Any, path: _Path) -> str:
-        if value not in choices:
-            _refuse(path, "must be one of " + ", ".join(map(repr, choices)))
+    def __call__(self, value: Any, path: _Path) -> str:
+        if value not in self.choices:
+            _refuse(path, "must be one of " + ", ".join(map(repr, self.choices)))
         return value
 
-    return check
 
-
-_order = _one_of("asc", "desc")
+_int_between = IntRange
+_order = OneOf(("asc", "desc"))
 
 
 def _patterns(value: Any, path: _Path) -> str | list[str]:
@@ -204,7 +214,7 @@ def _sort_field(field: str, path: _Path) -> str:
 
 def _query(value: Any, path: _Path) -> dict[str, Any]:
     path = path.nested()
-    clause = _fields(_CLAUSES, value, path)
+    clause = _fields(CLAUSES, value, path)
     if len(clause) != 1:
         _refuse(path, "a query must hold exactly one clause")
     return clause
@@ -264,7 +274,7 @@ _BOOL = {
 _HAS_CHILD = {
     "type": _string,
     "query": _query,
-    "score_mode": _one_of("none", "avg", "sum", "max", "min"),
+    "score_mode": OneOf(("none", "avg", "sum", "max", "min")),
     "min_children": _int_between(0),
     "max_children": _int_between(0),
     "inner_hits": _inner_hits,
@@ -273,7 +283,7 @@ _HAS_CHILD = {
 _HAS_PARENT = {"parent_type": _string, "query": _query, "score": _boolean, "inner_hits": _inner_hits}
 _PARENT_ID = {"type": _string, "id": _string}
 
-_CLAUSES: dict[str, Check] = {
+CLAUSES: dict[str, Check] = {
     "bool": lambda value, path: _fields(_BOOL, value, path),
     "has_child": lambda value, path: _fields(_HAS_CHILD, value, path, required=("type", "query")),
     "has_parent": lambda value, path: _fields(_HAS_PARENT, value, path, required=("parent_type", "query")),
@@ -315,21 +325,24 @@ def _bucket_criteria(value: Any, path: _Path) -> dict[str, str]:
     return {key: _order(order, path.key(key)) for key, order in _object(value, path).items()}
 
 
-_METRIC = {"field": _string, "missing": _scalar}
-_AGGREGATIONS: dict[str, Mapping[str, Check]] = {
+_METRIC = {"field": field_name, "missing": _scalar}
+AGGREGATIONS: dict[str, Mapping[str, Check]] = {
     "terms": {
-        "field": _string,
+        "field": field_name,
         "size": _int_between(1, MAX_TERMS_SIZE),
         "order": _bucket_order,
-        "min_doc_count": _int_between(0),
+        # 0 would list, with a count of 0, every term of every document in the index, whoever
+        # owns it: the one terms parameter computed from documents outside the hits.
+        "min_doc_count": IntRange(1, why="0 would list terms of documents that are not yours"),
         "missing": _scalar,
     },
     "min": _METRIC,
     "max": _METRIC,
     "avg": _METRIC,
     "sum": _METRIC,
+    # Its empty buckets fill the span of the hits and of extended_bounds: nobody else's data.
     "date_histogram": {
-        "field": _string,
+        "field": field_name,
         "calendar_interval": _string,
         "fixed_interval": _string,
         "interval": _string,
@@ -339,6 +352,10 @@ _AGGREGATIONS: dict[str, Mapping[str, Check]] = {
         "extended_bounds": _bounds,
     },
 }
+
+
+# The aggregations whose buckets may hold sub-aggregations.
+BUCKET_AGGREGATIONS = ("terms", "date_histogram")
 
 
 def _aggs(value: Any, path: _Path) -> dict[str, Any]:
@@ -358,18 +375,23 @@ def _aggregation(value: Any, path: _Path) -> dict[str, Any]:
         sub = path.key(key)
         if key in ("aggs", "aggregations"):
             checked[key] = _aggs(item, sub)
-        elif key in _AGGREGATIONS:
-            checked[key] = _fields(_AGGREGATIONS[key], item, sub, required=("field",))
+        elif key in AGGREGATIONS:
+            checked[key] = _fields(AGGREGATIONS[key], item, sub, required=("field",))
         else:
             _refuse(sub, f"{key!r} is not allowed")
     if "aggs" in checked and "aggregations" in checked:
         _refuse(path.key("aggregations"), "use either 'aggs' or 'aggregations', not both")
-    if len(checked.keys() & _AGGREGATIONS.keys()) != 1:
+    kinds = checked.keys() & AGGREGATIONS.keys()
+    if len(kinds) != 1:
         _refuse(path, "an aggregation must have exactly one type")
+    (kind,) = kinds
+    if kind not in BUCKET_AGGREGATIONS:
+        for key in ("aggs", "aggregations") & checked.keys():
+            _refuse(path.key(key), f"a {kind!r} aggregation has no buckets to aggregate further")
     return checked
 
 
-_TOP_LEVEL: dict[str, Check] = {
+TOP_LEVEL: dict[str, Check] = {
     "query": _query,
     "aggs": _aggs,
     "aggregations": _aggs,

@@ -26,11 +26,14 @@ TAGS = ("documents",)
 READ = {"auth": "user", "scope": "documents:read", "tags": TAGS}
 WRITE = {"auth": "user", "scope": "documents:write", "tags": TAGS}
 PATCH_TYPES = ("application/json", MERGE_PATCH)
+OWNER = QueryParam("owner", {"type": "string"}, "Administrators: another owner's documents (default: your own)")
+ITEM_QUERY = (OWNER,)
 LIST_QUERY = (
     QueryParam("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}),
     QueryParam("offset", {"type": "integer", "minimum": 0, "maximum": 10000, "default": 0}),
     QueryParam("cursor", {"type": "string"}, "The `next` value of the previous page"),
     QueryParam("_org", {"type": "string"}, "Only documents of this organisation"),
+    OWNER,
 )
 IF_MATCH_HELP = "Needs `If-Match` with the document's current ETag: 428 without it, 412 when it is stale."
 
@@ -66,6 +69,10 @@ def _if_match() -> list[str] | None:
     return parse_if_match(api.current_request.headers.get("if-match"))
 
 
+def _owner() -> str | None:
+    return _query().get("owner")
+
+
 # -- the shared verbs ---------------------------------------------------------------------
 
 
@@ -77,6 +84,7 @@ def list_documents(doc_type: str) -> Response:
         limit=_int_param("limit", 20),
         offset=_int_param("offset", 0),
         cursor=_query().get("cursor"),
+        owner=_owner(),
     )
     return json_response({"items": page.items, "count": len(page.items), "next": page.next_cursor})
 
@@ -87,7 +95,7 @@ def create_document(doc_type: str) -> Response:
 
 def get_document(doc_type: str, doc_id: str, fallback: Callable[[], Response] | None = None) -> Response:
     try:
-        stored = document_service().get(current_principal(), doc_type, doc_id)
+        stored = document_service().get(current_principal(), doc_type, doc_id, _owner())
     except NotFound:
         if fallback is None:
             raise
@@ -100,19 +108,20 @@ def get_document(doc_type: str, doc_id: str, fallback: Callable[[], Response] | 
 
 def replace_document(doc_type: str, doc_id: str) -> Response:
     document = json_body(api.current_request)
-    return _document(document_service().replace(current_principal(), doc_type, doc_id, document, _if_match()))
+    stored = document_service().replace(current_principal(), doc_type, doc_id, document, _if_match(), _owner())
+    return _document(stored)
 
 
 def patch_document(doc_type: str, doc_id: str) -> Response:
     request = api.current_request
     media_type = request.headers.get("content-type", "application/json").split(";", 1)[0].strip().lower()
     patch = parse_json(request.raw_body)
-    stored = document_service().patch(current_principal(), doc_type, doc_id, patch, media_type, _if_match())
+    stored = document_service().patch(current_principal(), doc_type, doc_id, patch, media_type, _if_match(), _owner())
     return _document(stored)
 
 
 def delete_document(doc_type: str, doc_id: str) -> Response:
-    document_service().delete(current_principal(), doc_type, doc_id, _if_match())
+    document_service().delete(current_principal(), doc_type, doc_id, _if_match(), _owner())
     return Response(body="", status_code=204)
 
 
@@ -145,14 +154,15 @@ def create_plan():
     summary="Full-text search over plans",
     description="Plans any of whose objects match `q` (query-string syntax), each with the matching objects.",
     aliases=("/api/plans/search",),
-    query=(QueryParam("q", {"type": "string"}, required=True), QueryParam("org", {"type": "string"})),
+    query=(QueryParam("q", {"type": "string"}, required=True), QueryParam("org", {"type": "string"}), OWNER),
     **READ,
 )
 def search_plans():
     text = (_query().get("q") or "").strip()
     if not text:
         raise BadRequest("q is required")
-    return json_response(document_search().plans_matching(current_principal(), text, _query().get("org")))
+    owner = current_principal().acting_for(_owner())
+    return json_response(document_search().plans_matching(owner, text, _query().get("org")))
 
 
 @api.route(
@@ -160,6 +170,7 @@ def search_plans():
     summary="Read a plan",
     description="Strong ETag; `If-None-Match` with the current ETag answers 304 without a body.",
     aliases=PLAN_ITEM,
+    query=ITEM_QUERY,
     responses={200: "The plan", 304: "Not modified"},
     **READ,
 )
@@ -173,6 +184,7 @@ def get_plan(plan_id):
     summary="Replace a plan",
     description=IF_MATCH_HELP,
     aliases=PLAN_ITEM,
+    query=ITEM_QUERY,
     request_schema="plan",
     responses={200: "The new plan", 412: "Stale ETag", 428: "If-Match missing"},
     **WRITE,
@@ -188,6 +200,7 @@ def replace_plan(plan_id):
     description=f"{IF_MATCH_HELP} `application/merge-patch+json` applies RFC 7396; `application/json` merges "
     "objects recursively and arrays of objects by objectId. The result is validated before it is written.",
     aliases=PLAN_ITEM,
+    query=ITEM_QUERY,
     content_types=PATCH_TYPES,
     responses={200: "The merged plan", 412: "Stale ETag", 428: "If-Match missing"},
     **WRITE,
@@ -202,6 +215,7 @@ def patch_plan(plan_id):
     summary="Delete a plan",
     description="Removes the plan and every object in it from the store and the index. `If-Match` is honoured.",
     aliases=PLAN_ITEM,
+    query=ITEM_QUERY,
     responses={204: "Deleted", 412: "Stale ETag"},
     produces=None,
     **WRITE,
@@ -234,7 +248,7 @@ def create_service():
 
 
 def _embedded_service(service_id: str) -> Response:
-    found = document_search().embedded(current_principal(), "service", service_id)
+    found = document_search().embedded(current_principal().acting_for(_owner()), "service", service_id)
     if found is None:
         raise NotFound(f"No service {service_id}")
     headers = {"X-Contained-In": _location("plan", found["plan_id"])} if found.get("plan_id") else {}
@@ -246,6 +260,7 @@ def _embedded_service(service_id: str) -> Response:
     summary="Read a service",
     description="A standalone service, or one found inside a plan (then read-only; `X-Contained-In` names the plan).",
     aliases=SERVICE_ITEM,
+    query=ITEM_QUERY,
     responses={200: "The service", 304: "Not modified"},
     **READ,
 )
@@ -259,6 +274,7 @@ def get_service(service_id):
     summary="Replace a service",
     description=IF_MATCH_HELP,
     aliases=SERVICE_ITEM,
+    query=ITEM_QUERY,
     request_schema="service",
     responses={200: "The new service", 412: "Stale ETag", 428: "If-Match missing"},
     **WRITE,
@@ -273,6 +289,7 @@ def replace_service(service_id):
     summary="Merge into a service",
     description=IF_MATCH_HELP,
     aliases=SERVICE_ITEM,
+    query=ITEM_QUERY,
     content_types=PATCH_TYPES,
     responses={200: "The merged service", 412: "Stale ETag", 428: "If-Match missing"},
     **WRITE,
@@ -286,6 +303,7 @@ def patch_service(service_id):
     ("DELETE",),
     summary="Delete a service",
     aliases=SERVICE_ITEM,
+    query=ITEM_QUERY,
     responses={204: "Deleted", 412: "Stale ETag"},
     produces=None,
     **WRITE,
@@ -338,6 +356,7 @@ def create_typed(doc_type):
 
 @api.route(
     "/api/v1/documents/{doc_type}/{doc_id}",
+    query=ITEM_QUERY,
     summary="Read a document",
     responses={200: "The document", 304: "Not modified"},
     **READ,
@@ -349,6 +368,7 @@ def get_typed(doc_type, doc_id):
 @api.route(
     "/api/v1/documents/{doc_type}/{doc_id}",
     ("PUT",),
+    query=ITEM_QUERY,
     summary="Replace a document",
     description=IF_MATCH_HELP,
     responses={200: "The new document", 412: "Stale ETag", 428: "If-Match missing"},
@@ -361,6 +381,7 @@ def replace_typed(doc_type, doc_id):
 @api.route(
     "/api/v1/documents/{doc_type}/{doc_id}",
     ("PATCH",),
+    query=ITEM_QUERY,
     summary="Merge into a document",
     description=IF_MATCH_HELP,
     content_types=PATCH_TYPES,
@@ -374,6 +395,7 @@ def patch_typed(doc_type, doc_id):
 @api.route(
     "/api/v1/documents/{doc_type}/{doc_id}",
     ("DELETE",),
+    query=ITEM_QUERY,
     summary="Delete a document",
     responses={204: "Deleted", 412: "Stale ETag"},
     produces=None,
@@ -392,11 +414,12 @@ def delete_typed(doc_type, doc_id):
     "avg, sum, date_histogram), `size` ≤ 100, on the index of `type` (default plan). Parent-child relations "
     "are named by the property holding the object: plan → planCostShares, linkedPlanServices; "
     "linkedPlanServices → linkedService, planserviceCostShares. The answer has OpenSearch's shape.",
-    query=(QueryParam("type", {"type": "string", "default": "plan"}),),
+    query=(QueryParam("type", {"type": "string", "default": "plan"}), OWNER),
     responses={200: "OpenSearch's response (hits.total, hits.hits[], aggregations)"},
     **READ,
 )
 def search_documents():
     body: Any = json_body(api.current_request)
-    result = document_search().query(current_principal(), _query().get("type", "plan"), body)
+    owner = current_principal().acting_for(_owner())
+    result = document_search().query(owner, _query().get("type", "plan"), body)
     return json_response(result)

@@ -1,7 +1,8 @@
 """Searching documents: full text over a plan's objects, and client queries under an allow-list.
 
-Every query runs inside a mandatory filter on `_owner` (unless the caller is an
-administrator), so a query can never see another user's documents, however it is written.
+Every query runs inside a mandatory filter on `_owner`, so a query can never see another
+owner's documents however it is written, and in the form isolation.py gives it, so nothing
+computed from the rest of the index (scores, term expansions) reaches the answer either.
 """
 
 from __future__ import annotations
@@ -9,18 +10,26 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.auth.principal import Principal
 from chalicelib.config import get_settings
-from chalicelib.documents.query_guard import check_search_body, restrict
+from chalicelib.documents.isolation import ROOT_FIELD, TIEBREAK, client_view, isolate, owner_filter, source_view
+from chalicelib.documents.query_guard import check_search_body
+from chalicelib.documents.tree import JOIN_FIELD
 from chalicelib.documents.types import TYPE_NAME
 from chalicelib.errors import BadRequest, DependencyUnavailable, NotFound
+from chalicelib.jsonlog import get_logger
 from chalicelib.resources import document_index_key
+from chalicelib.search import EXHAUSTIVE_REWRITE
 
 MAX_PLAN_HITS = 100
 
+log = get_logger("documents")
 
-def _owner_filter(principal: Principal) -> dict[str, Any] | None:
-    return None if principal.is_admin else {"term": {"_owner": principal.user_id}}
+
+def _object(source: dict[str, Any]) -> dict[str, Any]:
+    """An indexed object as the client stored it: without the platform's fields or the join."""
+    view = source_view(source)
+    view.pop(JOIN_FIELD, None)
+    return view
 
 
 class DocumentSearch:
@@ -33,8 +42,7 @@ class DocumentSearch:
         return get_settings().resource_name(document_index_key(doc_type))
 
     def _search(self, index: str, body: dict[str, Any]) -> dict[str, Any]:
-        from opensearchpy.exceptions import ConnectionError as OpenSearchUnreachable
-        from opensearchpy.exceptions import NotFoundError, RequestError
+        from opensearchpy.exceptions import NotFoundError, RequestError, TransportError
 
         try:
             return self._client().search(index=index, body=body)
@@ -42,48 +50,48 @@ class DocumentSearch:
             raise NotFound("That document type has no search index yet") from None
         except RequestError as exc:
             raise BadRequest(f"OpenSearch refused the query: {exc.error}") from None
-        except OpenSearchUnreachable:
+        except TransportError:
+            # Unreachable, overloaded, or failing on a query it should have refused: not the
+            # client's mistake, and nothing to retry differently.
+            log.exception("document search failed", extra={"index": index})
             raise DependencyUnavailable("Search is unavailable right now; documents can still be read") from None
 
-    def query(self, principal: Principal, doc_type: str, body: Any) -> dict[str, Any]:
-        """A client's query body, allow-listed, restricted to what the caller may see."""
+    def query(self, owner: str, doc_type: str, body: Any) -> dict[str, Any]:
+        """A client's query body, allow-listed, over `owner`'s documents of `doc_type` only."""
         if not isinstance(body, dict):
             raise BadRequest("The search body must be a JSON object")
         checked = check_search_body(body)
-        mandatory = _owner_filter(principal)
-        if mandatory is not None:
-            checked = restrict(checked, mandatory)
-        return self._search(self._index(doc_type), checked)
+        answer = self._search(self._index(doc_type), isolate(checked, owner))
+        return client_view(answer, client_sorted="sort" in checked)
 
-    def plans_matching(self, principal: Principal, text: str, org: str | None) -> dict[str, Any]:
-        """Plans any of whose objects match `text`, each with the objects that matched."""
-        filters = [f for f in (_owner_filter(principal), {"term": {"_org": org}} if org else None) if f]
-        body = {
-            "size": MAX_PLAN_HITS,
-            "query": {
-                "bool": {
-                    "must": [{"query_string": {"query": text, "default_operator": "AND", "lenient": True}}],
-                    "filter": filters,
-                }
-            },
-        }
+    def plans_matching(self, owner: str, text: str, org: str | None) -> dict[str, Any]:
+        """`owner`'s plans any of whose objects match `text`, each with the objects that matched,
+        in plan id order."""
+        filters = [
+            {"query_string": {"query": text, "default_operator": "AND", "lenient": True, **EXHAUSTIVE_REWRITE}},
+            owner_filter(owner),
+        ]
+        if org:
+            filters.append({"term": {"_org": org}})
+        body = {"size": MAX_PLAN_HITS, "query": {"bool": {"filter": filters}}, "sort": list(TIEBREAK)}
         hits = self._search(self._index("plan"), body)["hits"]
         plans: dict[str, list[dict[str, Any]]] = {}
         for hit in hits["hits"]:
-            source = {k: v for k, v in hit["_source"].items() if k not in ("relation", "_owner")}
-            plans.setdefault(hit.get("_routing") or hit["_id"], []).append(source)
+            plans.setdefault(hit["_source"][ROOT_FIELD], []).append(_object(hit["_source"]))
         items = [{"plan_id": plan_id, "matches": matches} for plan_id, matches in plans.items()]
         return {"items": items, "count": len(items), "total_objects": hits["total"]["value"]}
 
-    def embedded(self, principal: Principal, object_type: str, object_id: str) -> dict[str, Any] | None:
-        """An object that lives inside a plan (a plan's service, say), or None."""
-        filters = [{"term": {"objectType": object_type}}, {"ids": {"values": [object_id]}}]
-        mandatory = _owner_filter(principal)
-        if mandatory:
-            filters.append(mandatory)
-        hits = self._search(self._index("plan"), {"size": 1, "query": {"bool": {"filter": filters}}})["hits"]["hits"]
+    def embedded(self, owner: str, object_type: str, object_id: str) -> dict[str, Any] | None:
+        """`owner`'s object of this type and id held inside a plan, or None. When several of
+        the owner's plans hold it, the copy in the most recently written plan."""
+        filters = [{"term": {"objectType": object_type}}, {"term": {"objectId": object_id}}, owner_filter(owner)]
+        body = {
+            "size": 1,
+            "query": {"bool": {"filter": filters}},
+            "sort": [{"_updated": "desc"}, {ROOT_FIELD: "asc"}],
+        }
+        hits = self._search(self._index("plan"), body)["hits"]["hits"]
         if not hits:
             return None
-        hit = hits[0]
-        source = {k: v for k, v in hit["_source"].items() if k not in ("relation", "_owner")}
-        return {"document": source, "plan_id": hit.get("_routing")}
+        source = hits[0]["_source"]
+        return {"document": _object(source), "plan_id": source[ROOT_FIELD]}

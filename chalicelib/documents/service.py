@@ -1,11 +1,19 @@
 """Structured documents: JSON Schema validation, ETags, conditional writes, merge PATCH, a
-read-through cache, and types registered at run time. Framework-free."""
+read-through cache, and types registered at run time. Framework-free.
+
+A document is identified by (owner, type, objectId) everywhere: the table key, the cache key,
+the index document id. Every read and write names the owner, so another owner's document with
+the same objectId is, to the caller, a document that does not exist: 404 on reads and writes,
+201 when the caller creates their own.
+"""
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +22,7 @@ from chalicelib import schemas
 from chalicelib.auth.principal import Principal
 from chalicelib.cache import Cache
 from chalicelib.documents.merge import merge_by_object_id, merge_patch
-from chalicelib.documents.store import DocumentItem, DocumentStore, Stored, decode_cursor, encode_cursor
+from chalicelib.documents.store import PLATFORM, DocumentItem, DocumentStore, Stored, partition
 from chalicelib.documents.types import BUILTIN_TYPES, MERGE_PATCH, SCHEMA_TYPE, TYPE_NAME, canonical, etag_of
 from chalicelib.errors import (
     BadRequest,
@@ -29,6 +37,48 @@ from chalicelib.errors import (
 MAX_PAGE = 100
 MAX_OFFSET = 10_000
 MAX_QUERY_PAGE = 1000
+MAX_OBJECT_ID = 200
+
+
+def encode_cursor(doc_id: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"after": doc_id}).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        after = json.loads(base64.urlsafe_b64decode(padded))["after"]
+    except (ValueError, KeyError, TypeError):
+        raise BadRequest("The cursor is not one this API issued") from None
+    if not isinstance(after, str):
+        raise BadRequest("The cursor is not one this API issued")
+    return after
+
+
+def object_id_problem(object_id: str) -> str | None:
+    """Why `object_id` cannot name a document (it is a key, a URL segment and a header value), or None."""
+    if not 1 <= len(object_id) <= MAX_OBJECT_ID:
+        return f"must be 1 to {MAX_OBJECT_ID} characters"
+    if "/" in object_id or any(unicodedata.category(c)[0] in "CZ" and c != " " for c in object_id):
+        return "must not hold '/', control, format or line-break characters"
+    if object_id != object_id.strip():
+        return "must not start or end with a space"
+    return None
+
+
+def _object_id_errors(value: Any, path: str = "$") -> list[FieldError]:
+    """Every objectId in a document (a plan holds many) that cannot name an object."""
+    errors: list[FieldError] = []
+    if isinstance(value, dict):
+        object_id = value.get("objectId")
+        if isinstance(object_id, str) and (problem := object_id_problem(object_id)):
+            errors.append(FieldError(f"{path}.objectId", problem))
+        for name, item in value.items():
+            errors += _object_id_errors(item, f"{path}.{name}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            errors += _object_id_errors(item, f"{path}[{index}]")
+    return errors
 
 
 @dataclass(frozen=True)
@@ -54,7 +104,7 @@ class TypeRegistry:
         with self._lock:
             cached = self._cache.get(doc_type)
         if cached is None or self.clock() - cached[0] > self.ttl_s:
-            stored = self.store.get(SCHEMA_TYPE, doc_type) if TYPE_NAME.match(doc_type) else None
+            stored = self.store.get(PLATFORM, SCHEMA_TYPE, doc_type) if TYPE_NAME.match(doc_type) else None
             cached = (self.clock(), stored.document() if stored else None)
             with self._lock:
                 self._cache[doc_type] = cached
@@ -73,7 +123,7 @@ class DocumentService:
         store: DocumentStore,
         types: TypeRegistry,
         cache: Cache,
-        on_type_registered: Callable[[str], None],
+        on_type_registered: Callable[[str, dict[str, Any]], None],
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
@@ -84,30 +134,34 @@ class DocumentService:
 
     # -- reading --------------------------------------------------------------------------
 
-    def _cache_key(self, doc_type: str, doc_id: str) -> str:
-        return self.cache.key(doc_type, doc_id)
+    def _cache_key(self, owner_id: str, doc_type: str, doc_id: str) -> str:
+        return self.cache.key(owner_id, doc_type, doc_id)
 
-    def _load(self, doc_type: str, doc_id: str) -> Stored | None:
-        key = self._cache_key(doc_type, doc_id)
+    def _load(self, owner_id: str, doc_type: str, doc_id: str) -> Stored | None:
+        key = self._cache_key(owner_id, doc_type, doc_id)
         cached = self.cache.get(key)
         if cached is not None:
             return Stored(**json.loads(cached))
-        stored = self.store.get(doc_type, doc_id)
+        stored = self.store.get(owner_id, doc_type, doc_id)
         if stored is not None:
             self.cache.add(key, json.dumps(stored.__dict__).encode())
         return stored
 
-    def get(self, principal: Principal, doc_type: str, doc_id: str) -> Stored:
+    def get(self, principal: Principal, doc_type: str, doc_id: str, owner: str | None = None) -> Stored:
         self.types.schema(doc_type)
-        stored = self._load(doc_type, doc_id)
-        # Another user's document is indistinguishable from a missing one.
-        if stored is None or not self._may_see(principal, stored):
+        stored = self._load(principal.acting_for(owner), doc_type, doc_id)
+        if stored is None:
             raise NotFound(f"No {doc_type} {doc_id}")
         return stored
 
-    @staticmethod
-    def _may_see(principal: Principal, stored: Stored) -> bool:
-        return principal.is_admin or stored.owner_id == principal.user_id
+    def _current(self, principal: Principal, doc_type: str, doc_id: str, owner: str | None) -> Stored:
+        """What a conditional write is judged against: the table, never the cache, which may
+        still hold a version another process has since replaced."""
+        self.types.schema(doc_type)
+        stored = self.store.get(principal.acting_for(owner), doc_type, doc_id)
+        if stored is None:
+            raise NotFound(f"No {doc_type} {doc_id}")
+        return stored
 
     def list(
         self,
@@ -117,19 +171,20 @@ class DocumentService:
         limit: int = 20,
         offset: int = 0,
         cursor: str | None = None,
+        owner: str | None = None,
     ) -> Page:
         self.types.schema(doc_type)
         if not 1 <= limit <= MAX_PAGE:
             raise BadRequest(f"limit must be between 1 and {MAX_PAGE}")
         if not 0 <= offset <= MAX_OFFSET:
             raise BadRequest(f"offset must be between 0 and {MAX_OFFSET}")
-        owner = None if principal.is_admin else principal.user_id
         after = decode_cursor(cursor) if cursor else None
         items: list[Stored] = []
         has_more = False
         # One query page covers the skipped items too, so an offset costs one read, not many.
         page_size = min(MAX_QUERY_PAGE, offset + limit + 1)
-        for position, stored in enumerate(self.store.scan_page(doc_type, owner, org, after, page_size)):
+        pages = self.store.page(principal.acting_for(owner), doc_type, org, after, page_size)
+        for position, stored in enumerate(pages):
             if position < offset:
                 continue
             if len(items) == limit:
@@ -143,23 +198,24 @@ class DocumentService:
 
     def _validated(self, doc_type: str, document: Any) -> str:
         problems = schemas.field_errors(self.types.schema(doc_type), document)
+        if not problems and not (isinstance(document, dict) and isinstance(document.get("objectId"), str)):
+            problems = [FieldError("$.objectId", "Every document needs a string objectId")]
+        problems += _object_id_errors(document)
         if problems:
             raise ValidationFailed(problems)
-        if not isinstance(document, dict) or not isinstance(document.get("objectId"), str):
-            raise ValidationFailed([FieldError("$.objectId", "Every document needs a string objectId")])
         return canonical(document)
 
     def _item(self, doc_type: str, document: dict[str, Any], body: str, owner_id: str, version: int) -> DocumentItem:
         now = self.clock()
         return DocumentItem(
-            doc_type,
+            partition(owner_id, doc_type),
             document["objectId"],
+            doc_type=doc_type,
+            owner_id=owner_id,
             body=body,
             etag=etag_of(body),
             version=version,
             org=document.get("_org"),
-            owner_id=owner_id,
-            owner_type=f"{owner_id}#{doc_type}",
             created_at=now,
             updated_at=now,
         )
@@ -167,7 +223,7 @@ class DocumentService:
     def create(self, principal: Principal, doc_type: str, document: Any) -> Stored:
         body = self._validated(doc_type, document)
         stored = self.store.create(self._item(doc_type, document, body, principal.user_id, version=1))
-        self.cache.delete(self._cache_key(doc_type, stored.doc_id))
+        self.cache.delete(self._cache_key(stored.owner_id, doc_type, stored.doc_id))
         return stored
 
     @staticmethod
@@ -183,14 +239,20 @@ class DocumentService:
         return if_match[0]
 
     def replace(
-        self, principal: Principal, doc_type: str, doc_id: str, document: Any, if_match: list[str] | None
+        self,
+        principal: Principal,
+        doc_type: str,
+        doc_id: str,
+        document: Any,
+        if_match: list[str] | None,
+        owner: str | None = None,
     ) -> Stored:
         if if_match is None:
             raise PreconditionRequired("This write needs If-Match with the ETag you last read")
         if isinstance(document, dict) and document.get("objectId") != doc_id:
             raise ValidationFailed([FieldError("$.objectId", f"must be {doc_id!r}, the id in the URL")])
-        current = self.get(principal, doc_type, doc_id)
-        return self._write(principal, doc_type, document, self._expected_etag(if_match, current), current)
+        current = self._current(principal, doc_type, doc_id, owner)
+        return self._write(doc_type, document, self._expected_etag(if_match, current), current)
 
     def patch(
         self,
@@ -200,10 +262,11 @@ class DocumentService:
         patch: Any,
         media_type: str,
         if_match: list[str] | None,
+        owner: str | None = None,
     ) -> Stored:
         if if_match is None:
             raise PreconditionRequired("This write needs If-Match with the ETag you last read")
-        current = self.get(principal, doc_type, doc_id)
+        current = self._current(principal, doc_type, doc_id, owner)
         if self._expected_etag(if_match, current) != current.etag:
             raise PreconditionFailed("The document changed since you read it: its ETag no longer matches If-Match")
         if media_type == MERGE_PATCH:
@@ -215,25 +278,25 @@ class DocumentService:
         if isinstance(merged, dict) and merged.get("objectId") != doc_id:
             raise ValidationFailed([FieldError("$.objectId", "cannot be changed")])
         # Conditional on the ETag the merge was computed from: a concurrent writer makes this 412.
-        return self._write(principal, doc_type, merged, current.etag, current)
+        return self._write(doc_type, merged, current.etag, current)
 
-    def _write(self, principal: Principal, doc_type: str, document: Any, expected: str, current: Stored) -> Stored:
+    def _write(self, doc_type: str, document: Any, expected: str, current: Stored) -> Stored:
         body = self._validated(doc_type, document)
         item = self._item(doc_type, document, body, current.owner_id, version=current.version + 1)
-        owner = None if principal.is_admin else principal.user_id
         try:
-            return self.store.replace(item, expected, owner)
+            return self.store.replace(item, expected)
         finally:
-            self.cache.delete(self._cache_key(doc_type, current.doc_id))
+            self.cache.delete(self._cache_key(current.owner_id, doc_type, current.doc_id))
 
-    def delete(self, principal: Principal, doc_type: str, doc_id: str, if_match: list[str] | None) -> None:
-        current = self.get(principal, doc_type, doc_id)
+    def delete(
+        self, principal: Principal, doc_type: str, doc_id: str, if_match: list[str] | None, owner: str | None = None
+    ) -> None:
+        current = self._current(principal, doc_type, doc_id, owner)
         expected = None if if_match is None else self._expected_etag(if_match, current)
-        owner = None if principal.is_admin else principal.user_id
         try:
-            self.store.delete(doc_type, doc_id, expected, owner)
+            self.store.delete(current.owner_id, doc_type, doc_id, expected)
         finally:
-            self.cache.delete(self._cache_key(doc_type, doc_id))
+            self.cache.delete(self._cache_key(current.owner_id, doc_type, doc_id))
 
     # -- types ----------------------------------------------------------------------------
 
@@ -252,10 +315,9 @@ class DocumentService:
             raise ValidationFailed([FieldError(path, exc.message)]) from None
         schemas.validate("schema-registration", schema)
         body = canonical(schema)
-        item = self._item(SCHEMA_TYPE, {"objectId": doc_type}, body, principal.user_id, version=1)
-        self.store.create(item)
+        self.store.create(self._item(SCHEMA_TYPE, {"objectId": doc_type}, body, PLATFORM, version=1))
         self.types.forget(doc_type)
-        self.on_type_registered(doc_type)
+        self.on_type_registered(doc_type, schema)
         return {"type": doc_type, "schema": schema}
 
     def schema_of(self, doc_type: str) -> dict[str, Any]:

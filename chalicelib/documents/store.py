@@ -1,14 +1,18 @@
-"""The documents table (PynamoDB): every document type keyed by (type, id), plus registered
-schemas under the reserved type `$schema`.
+"""The documents table (PynamoDB): every document keyed by its owner, type and objectId, plus
+registered schemas under the reserved type `$schema`, which belong to the platform.
+
+pk is `<owner>#<type>` and sk the objectId: the owner is part of a document's identity, so two
+owners may hold the same objectIds, an owner's ids never collide with anyone else's, and one
+owner's documents of a type are one Query, in id order. Type names cannot contain `#`, so the
+last `#` splits a pk whatever an owner id holds.
 
 Every precondition is part of the write itself: a create is conditional on absence, a replace
-or delete on the ETag the client holds (and on ownership). When a condition fails, one read
-tells the caller why (missing vs. stale), after the fact, so no write ever depends on a read.
+or delete on the ETag the client holds. When a condition fails, one read tells the caller why
+(missing vs. stale), after the fact, so no write ever depends on a read.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,37 +21,33 @@ from typing import Any
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DeleteError, PutError
 from pynamodb.expressions.condition import Condition
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.dynamo import condition_failed, get_or_none, table_meta
-from chalicelib.errors import BadRequest, Conflict, NotFound, PreconditionFailed
+from chalicelib.errors import Conflict, NotFound, PreconditionFailed
+
+# Registered schemas are the platform's: one namespace, which no user id (a hex uuid) can name.
+PLATFORM = "platform"
 
 
-class ByOwner(GlobalSecondaryIndex):
-    class Meta:
-        index_name = "by-owner"
-        projection = AllProjection()
-
-    owner_type = UnicodeAttribute(hash_key=True)
-    doc_id = UnicodeAttribute(range_key=True)
+def partition(owner_id: str, doc_type: str) -> str:
+    return f"{owner_id}#{doc_type}"
 
 
 class DocumentItem(Model):
     Meta = table_meta("documents")
 
-    doc_type = UnicodeAttribute(hash_key=True)
+    pk = UnicodeAttribute(hash_key=True)
     doc_id = UnicodeAttribute(range_key=True)
+    doc_type = UnicodeAttribute()
+    owner_id = UnicodeAttribute()
     # Canonical JSON text: what the ETag hashes, stored verbatim so numbers round-trip exactly.
     body = UnicodeAttribute()
     etag = UnicodeAttribute()
     version = NumberAttribute()
     org = UnicodeAttribute(null=True)
-    owner_id = UnicodeAttribute()
-    owner_type = UnicodeAttribute()
     created_at = NumberAttribute()
     updated_at = NumberAttribute()
-    by_owner = ByOwner()
 
 
 @dataclass(frozen=True)
@@ -59,51 +59,37 @@ class Stored:
     version: int
     owner_id: str
     org: str | None
+    updated_at: float
 
     @classmethod
     def of(cls, item: DocumentItem) -> Stored:
-        return cls(item.doc_type, item.doc_id, item.body, item.etag, int(item.version), item.owner_id, item.org)
+        return cls(
+            item.doc_type,
+            item.doc_id,
+            item.body,
+            item.etag,
+            int(item.version),
+            item.owner_id,
+            item.org,
+            float(item.updated_at),
+        )
 
     def document(self) -> Any:
         return json.loads(self.body)
 
 
-def _owned_by(owner_id: str | None) -> Condition | None:
-    """None for administrators: they may write any document."""
-    return None if owner_id is None else DocumentItem.owner_id == owner_id
-
-
-def _and(*conditions: Condition | None) -> Condition:
-    present = [c for c in conditions if c is not None]
-    combined = present[0]
-    for condition in present[1:]:
-        combined &= condition
-    return combined
-
-
-def encode_cursor(doc_id: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"after": doc_id}).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> str:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        after = json.loads(base64.urlsafe_b64decode(padded))["after"]
-    except (ValueError, KeyError, TypeError):
-        raise BadRequest("The cursor is not one this API issued") from None
-    if not isinstance(after, str):
-        raise BadRequest("The cursor is not one this API issued")
-    return after
+def _unchanged_since(etag: str | None) -> Condition:
+    exists = DocumentItem.doc_id.exists()
+    return exists if etag is None else exists & (DocumentItem.etag == etag)
 
 
 class DocumentStore:
-    def get(self, doc_type: str, doc_id: str) -> Stored | None:
-        item = get_or_none(DocumentItem, doc_type, doc_id)
+    def get(self, owner_id: str, doc_type: str, doc_id: str) -> Stored | None:
+        item = get_or_none(DocumentItem, partition(owner_id, doc_type), doc_id)
         return Stored.of(item) if item is not None else None
 
-    def _why(self, doc_type: str, doc_id: str, owner_id: str | None) -> Exception:
-        current = self.get(doc_type, doc_id)
-        if current is None or (owner_id is not None and current.owner_id != owner_id):
+    def _why(self, owner_id: str, doc_type: str, doc_id: str) -> Exception:
+        if self.get(owner_id, doc_type, doc_id) is None:
             return NotFound(f"No {doc_type} {doc_id}")
         return PreconditionFailed("The document changed since you read it: its ETag no longer matches If-Match")
 
@@ -116,62 +102,40 @@ class DocumentStore:
             raise
         return Stored.of(item)
 
-    def replace(self, item: DocumentItem, if_match: str | None, owner_id: str | None) -> Stored:
-        """Write over an existing document whose ETag is `if_match` (any ETag when None)."""
-        condition = _and(
-            DocumentItem.doc_id.exists(),
-            DocumentItem.etag == if_match if if_match is not None else None,
-            _owned_by(owner_id),
-        )
+    def replace(self, item: DocumentItem, if_match: str | None) -> Stored:
+        """Write over the owner's existing document whose ETag is `if_match` (any ETag when None)."""
         try:
-            item.save(condition=condition)
+            item.save(condition=_unchanged_since(if_match))
         except PutError as exc:
             if condition_failed(exc):
-                raise self._why(item.doc_type, item.doc_id, owner_id) from None
+                raise self._why(item.owner_id, item.doc_type, item.doc_id) from None
             raise
         return Stored.of(item)
 
-    def delete(self, doc_type: str, doc_id: str, if_match: str | None, owner_id: str | None) -> None:
-        condition = _and(
-            DocumentItem.doc_id.exists(),
-            DocumentItem.etag == if_match if if_match is not None else None,
-            _owned_by(owner_id),
-        )
+    def delete(self, owner_id: str, doc_type: str, doc_id: str, if_match: str | None) -> None:
         try:
-            DocumentItem(doc_type, doc_id).delete(condition=condition)
+            DocumentItem(partition(owner_id, doc_type), doc_id).delete(condition=_unchanged_since(if_match))
         except DeleteError as exc:
             if condition_failed(exc):
-                raise self._why(doc_type, doc_id, owner_id) from None
+                raise self._why(owner_id, doc_type, doc_id) from None
             raise
 
-    def scan_page(
-        self, doc_type: str, owner_id: str | None, org: str | None, after: str | None, page_size: int
+    def page(
+        self, owner_id: str, doc_type: str, org: str | None, after: str | None, page_size: int
     ) -> Iterator[Stored]:
-        """Documents of a type in id order, from after `after`: all of them, or one owner's."""
-        filter_condition = DocumentItem.org == org if org else None
-        if owner_id is None:
-            results = DocumentItem.query(
-                doc_type,
-                filter_condition=filter_condition,
-                last_evaluated_key={"doc_type": {"S": doc_type}, "doc_id": {"S": after}} if after else None,
-                page_size=page_size,
-                consistent_read=True,
-            )
-        else:
-            owner_type = f"{owner_id}#{doc_type}"
-            results = DocumentItem.by_owner.query(
-                owner_type,
-                filter_condition=filter_condition,
-                last_evaluated_key=(
-                    {
-                        "owner_type": {"S": owner_type},
-                        "doc_id": {"S": after},
-                        "doc_type": {"S": doc_type},
-                    }
-                    if after
-                    else None
-                ),
-                page_size=page_size,
-            )
+        """One owner's documents of a type in id order, from after `after`."""
+        key = partition(owner_id, doc_type)
+        results = DocumentItem.query(
+            key,
+            filter_condition=DocumentItem.org == org if org else None,
+            last_evaluated_key={"pk": {"S": key}, "doc_id": {"S": after}} if after else None,
+            page_size=page_size,
+            consistent_read=True,
+        )
         for item in results:
+            yield Stored.of(item)
+
+    def all_of_type(self, doc_type: str) -> Iterator[Stored]:
+        """Every owner's documents of a type (a reindex reads them all: a Scan, not a hot path)."""
+        for item in DocumentItem.scan(DocumentItem.doc_type == doc_type, page_size=100, consistent_read=True):
             yield Stored.of(item)

@@ -20,6 +20,7 @@ from typing import Any
 
 from chalicelib.auth.principal import Principal
 from chalicelib.errors import BadRequest, FieldError, NotFound, ValidationFailed
+from chalicelib.observability.fields import aggregatable
 from chalicelib.observability.query import LogQuery, Window, iso_ms
 from chalicelib.observability.service import LogService, Search, utcnow
 from chalicelib.observability.store import DashboardItem, ObservabilityStore, decode_cursor, encode_cursor
@@ -77,9 +78,9 @@ def widget_aggs(view: dict[str, Any], window: Window) -> dict[str, Any]:
     if kind == "count_over_time":
         return {"series": window.histogram(view["interval"])}
     if kind == "top_terms":
-        return {"series": {"terms": {"field": view["field"], "size": view.get("n", 10)}}}
+        return {"series": {"terms": {"field": aggregatable(view["field"], numeric=False), "size": view.get("n", 10)}}}
     if view.get("field"):
-        return {"series": {"stats": {"field": view["field"]}}}
+        return {"series": {"stats": {"field": aggregatable(view["field"], numeric=True)}}}
     return {}
 
 

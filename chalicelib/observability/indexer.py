@@ -1,13 +1,15 @@
 """Queue messages of log events → bulk actions into the daily indexes, and what to retry.
 
-Each event's id is its document id, so a message delivered twice overwrites its own events.
-A document OpenSearch refuses as such (400: a field whose type clashes with the day's mapping
-in a way ignore_malformed cannot absorb) will never be accepted: it is dropped and logged, not
-retried. Anything else (overload, an outage) fails the message, and SQS delivers it again.
+Each event's document id is derived from its owner and event id, so a message delivered twice
+overwrites its own events. A document OpenSearch refuses as such (400) will never be accepted:
+it is dropped and logged, not retried. Fields are mapped so that no event's values can clash
+with another's (chalicelib/observability/fields.py). Anything else (overload, an outage) fails
+the message, and SQS delivers it again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
@@ -15,9 +17,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib.observability.fields import index_document
 from chalicelib.observability.resources import LOG_TEMPLATE
 
 TEMPLATE_TTL_S = 300
+
+
+def document_id(owner: str, event_id: str) -> str:
+    """An event's index document id: derived from its owner too, as every owned object's is."""
+    return hashlib.sha256(json.dumps([owner, event_id]).encode()).hexdigest()
 
 
 def daily_index(alias: str, timestamp: str) -> str:
@@ -48,8 +56,8 @@ def plan(alias: str, messages: list[tuple[str, str]]) -> Planned:
                 {
                     "_op_type": "index",
                     "_index": daily_index(alias, event["timestamp"]),
-                    "_id": event["event_id"],
-                    "_source": {**event, "owner": owner},
+                    "_id": document_id(owner, event["event_id"]),
+                    "_source": index_document(event, owner),
                 }
                 for event in events
             ]

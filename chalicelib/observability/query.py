@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.errors import BadRequest
+from chalicelib.search import EXHAUSTIVE_REWRITE
 
 # The levels events may carry, and the spellings shippers use for them.
 LEVELS = ("trace", "debug", "info", "warn", "error", "fatal")
@@ -172,6 +173,7 @@ class LogQuery:
                         "lenient": True,
                         # A leading wildcard scans every term of the field: too costly to offer.
                         "allow_leading_wildcard": False,
+                        **EXHAUSTIVE_REWRITE,
                     }
                 }
             ]

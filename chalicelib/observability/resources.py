@@ -28,13 +28,24 @@ LOGS_KEY = "logs"
 # aggregatable), every number as a double (an int today and a float tomorrow must not clash).
 # ignore_malformed keeps an event whose field has another type than the mapping says: the
 # event is stored and searchable, that one field is not.
+# Every field an event brings is mapped alike, whatever its value, so no owner's events decide
+# how another owner's are indexed (chalicelib/observability/fields.py says why and how).
 LOG_TEMPLATE: dict[str, Any] = {
-    "settings": {"index.mapping.ignore_malformed": True},
     "mappings": {
         "dynamic": True,
+        "date_detection": False,
+        "numeric_detection": False,
         "dynamic_templates": [
-            {"strings": {"match_mapping_type": "string", "mapping": {"type": "keyword", "ignore_above": 1024}}},
-            {"integers": {"match_mapping_type": "long", "mapping": {"type": "double"}}},
+            {
+                "event_fields": {
+                    "match_mapping_type": "*",
+                    "mapping": {
+                        "type": "keyword",
+                        "ignore_above": 1024,
+                        "fields": {"num": {"type": "double", "ignore_malformed": True}},
+                    },
+                }
+            },
         ],
         "properties": {
             "timestamp": {"type": "date"},
@@ -44,6 +55,8 @@ LOG_TEMPLATE: dict[str, Any] = {
             "owner": {"type": "keyword"},
             "event_id": {"type": "keyword"},
             "ingested_at": {"type": "date"},
+            # The event's nested fields as shipped: kept, not indexed (their leaves are).
+            "_nested": {"type": "object", "enabled": False},
         },
     },
 }

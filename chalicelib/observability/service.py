@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.auth.principal import Principal
-from chalicelib.errors import BadRequest, DependencyUnavailable, FieldError, Forbidden, ValidationFailed
+from chalicelib.errors import BadRequest, DependencyUnavailable, FieldError, ValidationFailed
 from chalicelib.jsonlog import get_logger
 from chalicelib.observability import ingest
+from chalicelib.observability.fields import event_of
 from chalicelib.observability.query import LogQuery, Window
 
 # SQS takes 256 KiB per message; a message of events stays under this many bytes.
@@ -70,9 +71,8 @@ def _buckets(aggregation: dict[str, Any]) -> dict[str, int]:
 
 
 def hit_view(hit: dict[str, Any]) -> dict[str, Any]:
-    source = dict(hit["_source"])
-    source.pop("owner", None)
-    return {"id": source.pop("event_id", hit["_id"]), **source}
+    event = event_of(hit["_source"])
+    return {"id": event.pop("event_id", hit["_id"]), **event}
 
 
 @dataclass(frozen=True)
@@ -142,15 +142,8 @@ class LogService:
         except Unreachable:
             raise DependencyUnavailable("Log search is unavailable right now") from None
 
-    def owner_of(self, principal: Principal, requested: str | None) -> str:
-        if requested and requested != principal.user_id:
-            if not principal.is_admin:
-                raise Forbidden("Only administrators may read another owner's logs")
-            return requested
-        return principal.user_id
-
     def search(self, principal: Principal, params: dict[str, str]) -> dict[str, Any]:
-        owner = self.owner_of(principal, params.get("owner"))
+        owner = principal.acting_for(params.get("owner"))
         query = LogQuery.from_params(params)
         window = Window.parse(params.get("from"), params.get("to"), self.clock(), DEFAULT_SPAN)
         try:

@@ -50,3 +50,10 @@ def bulk(actions: list[dict[str, Any]], client: Any = None) -> list[dict[str, An
         max_chunk_bytes=BULK_MAX_BYTES,
     )
     return errors
+
+
+# A multi-term query (fuzzy, wildcard, prefix, regexp) matches the terms it expands to. By
+# default a fuzzy one keeps only the 50 likeliest terms *of the whole index*, so other tenants'
+# terms could crowd out yours. Constant-score rewriting keeps every matching term: what matches
+# depends on your documents alone. Every query over owned data passes these.
+EXHAUSTIVE_REWRITE = {"rewrite": "constant_score", "fuzzy_rewrite": "constant_score"}

@@ -25,17 +25,21 @@ BULK_CHUNK = 500
 
 def _stream_record(item: Any, sequence: int) -> dict[str, Any]:
     """A stored document as the INSERT stream record that would have indexed it."""
+    from chalicelib.documents.store import partition
+
     image = {
-        "doc_type": {"S": item.doc_type},
+        "pk": {"S": partition(item.owner_id, item.doc_type)},
         "doc_id": {"S": item.doc_id},
+        "doc_type": {"S": item.doc_type},
+        "owner_id": {"S": item.owner_id},
         "body": {"S": item.body},
         "version": {"N": str(item.version)},
-        "owner_id": {"S": item.owner_id},
+        "updated_at": {"N": str(item.updated_at)},
     }
     return {
         "eventName": "INSERT",
         "dynamodb": {
-            "Keys": {"doc_type": image["doc_type"], "doc_id": image["doc_id"]},
+            "Keys": {"pk": image["pk"], "doc_id": image["doc_id"]},
             "NewImage": image,
             "SequenceNumber": str(sequence),
         },
@@ -47,10 +51,10 @@ def _index_spec(doc_type: str) -> Any:
     from chalicelib.resources import SEARCH_INDEXES, document_index_key, registered_type_index
 
     try:
-        document_service().types.schema(doc_type)
+        schema = document_service().types.schema(doc_type)
     except NotFound:
         raise Permanent(f"no document type {doc_type!r}") from None
-    return SEARCH_INDEXES.get(document_index_key(doc_type)) or registered_type_index(doc_type)
+    return SEARCH_INDEXES.get(document_index_key(doc_type)) or registered_type_index(doc_type, schema)
 
 
 def rebuild(doc_type: str) -> dict[str, Any]:
@@ -58,7 +62,7 @@ def rebuild(doc_type: str) -> dict[str, Any]:
 
     from chalicelib import clients
     from chalicelib.documents.indexer import HARMLESS_STATUSES, record_actions
-    from chalicelib.documents.store import DocumentItem
+    from chalicelib.documents.store import DocumentStore
     from chalicelib.search import ensure_index
 
     client = clients.opensearch()
@@ -71,7 +75,7 @@ def rebuild(doc_type: str) -> dict[str, Any]:
     }
     actions: list[dict[str, Any]] = []
     documents = 0
-    for sequence, item in enumerate(DocumentItem.query(doc_type, consistent_read=True, page_size=100)):
+    for sequence, item in enumerate(DocumentStore().all_of_type(doc_type)):
         planned = record_actions(_stream_record(item, sequence))
         if planned is not None:
             documents += 1

@@ -46,7 +46,7 @@ class EventRuntime:
 
     def _table_spec(self, stream_arn: str) -> resources.TableSpec | None:
         table = _table_name(stream_arn)
-        return next((s for s in resources.TABLES.values() if self.settings.resource_name(s.key) == table), None)
+        return next((s for s in resources.TABLES.values() if s.table_name(self.settings) == table), None)
 
     def _failure_queue_url(self, spec: resources.TableSpec | None) -> str | None:
         if spec is None or not spec.stream_failure_queue:

@@ -14,6 +14,7 @@ stacks were built from. Expectations come from the registries, never from a list
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import os
@@ -34,6 +35,7 @@ if shutil.which("node") is None:
 from aws_cdk.assertions import Match, Template
 
 from chalicelib import resources
+from chalicelib.config import Settings
 from chalicelib.http.middleware import SECURITY_HEADERS
 from chalicelib.resources import stream_env_suffix
 
@@ -149,6 +151,11 @@ def key_schema(hash_key: resources.Key, range_key: resources.Key | None) -> list
     return schema
 
 
+def dev_table(key: str) -> str:
+    """The dev stage's name of a declared table."""
+    return resources.TABLES[key].table_name(dataclasses.replace(Settings.from_env(), resource_prefix="sp-dev"))
+
+
 def functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return of_type(template, "AWS::Serverless::Function")
 
@@ -158,7 +165,7 @@ def test_every_declared_table_with_streams_pitr_ttl_and_indexes(dev: dict[str, A
     dev_template.resource_count_is("AWS::DynamoDB::Table", len(resources.TABLES))
     for key, spec in resources.TABLES.items():
         expected: dict[str, Any] = {
-            "TableName": f"sp-dev-{key}",
+            "TableName": dev_table(key),
             "BillingMode": "PAY_PER_REQUEST",
             "KeySchema": key_schema(spec.hash_key, spec.range_key),
             "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
@@ -182,7 +189,7 @@ def test_every_declared_table_with_streams_pitr_ttl_and_indexes(dev: dict[str, A
             ),
         }
         dev_template.has_resource_properties("AWS::DynamoDB::Table", expected)
-        table = dev["Resources"][named(dev, "AWS::DynamoDB::Table", "TableName", f"sp-dev-{key}")]
+        table = dev["Resources"][named(dev, "AWS::DynamoDB::Table", "TableName", dev_table(key))]
         keys = (
             spec.hash_key,
             spec.range_key,
@@ -289,7 +296,7 @@ def test_functions_get_the_settings_and_stream_arns_as_references(dev: dict[str,
         assert variables["REDIS_URL"]["Fn::Join"][1][0] == "rediss://"
         for key, spec in resources.TABLES.items():
             if spec.stream:
-                table = named(dev, "AWS::DynamoDB::Table", "TableName", f"sp-dev-{key}")
+                table = named(dev, "AWS::DynamoDB::Table", "TableName", dev_table(key))
                 assert variables[f"STREAM_ARN_{stream_env_suffix(key)}"] == {"Fn::GetAtt": [table, "StreamArn"]}, name
         # The stack's role, not one chalice would generate (manage_iam_role=false).
         assert function["Properties"]["Role"]["Fn::GetAtt"][0].startswith("FunctionRole")
@@ -299,7 +306,7 @@ def test_functions_get_the_settings_and_stream_arns_as_references(dev: dict[str,
 
 def test_stream_handlers_report_batch_item_failures_and_park_failures(dev: dict[str, Any]) -> None:
     streams = {
-        json.dumps({"Fn::GetAtt": [named(dev, "AWS::DynamoDB::Table", "TableName", f"sp-dev-{key}"), "StreamArn"]}): key
+        json.dumps({"Fn::GetAtt": [named(dev, "AWS::DynamoDB::Table", "TableName", dev_table(key)), "StreamArn"]}): key
         for key, spec in resources.TABLES.items()
         if spec.stream
     }
@@ -374,7 +381,7 @@ def test_least_privilege_for_the_functions_role(dev: dict[str, Any]) -> None:
             assert set(actions) <= {"dynamodb:ListTables", "dynamodb:ListStreams"}, statement
     writes = [s for s in statements if "dynamodb:PutItem" in s["Action"]]
     for key in resources.TABLES:
-        table = named(dev, "AWS::DynamoDB::Table", "TableName", f"sp-dev-{key}")
+        table = named(dev, "AWS::DynamoDB::Table", "TableName", dev_table(key))
         assert any({"Fn::GetAtt": [table, "Arn"]} in s["Resource"] for s in writes), f"no write grant on {key}"
     roles = of_type(dev, "AWS::IAM::Role")
     function_roles = [r for r in roles.values() if "lambda.amazonaws.com" in json.dumps(r)]

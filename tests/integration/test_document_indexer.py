@@ -13,6 +13,7 @@ from chalice import Chalice
 
 from chalicelib import clients
 from chalicelib.config import Settings, get_settings
+from chalicelib.documents.indexer import index_id
 from chalicelib.documents.tree import object_ids
 from devstack.services import OpenSearchService, free_port
 from tests.support.plans import plan, plan_service
@@ -62,19 +63,22 @@ _sequence = iter(range(1000, 100000))
 
 def image(document: dict, version: int, owner: str = "owner-1") -> dict:
     return {
-        "doc_type": {"S": "plan"},
+        "pk": {"S": f"{owner}#plan"},
         "doc_id": {"S": document["objectId"]},
+        "doc_type": {"S": "plan"},
         "body": {"S": json.dumps(document)},
         "etag": {"S": '"x"'},
         "version": {"N": str(version)},
         "owner_id": {"S": owner},
+        "updated_at": {"N": str(1_700_000_000 + version)},
     }
 
 
 def record(event_name: str, plan_id: str, new: dict | None = None, old: dict | None = None) -> dict:
+    owner = (new or old or {}).get("owner_id", {}).get("S", "owner-1")
     body = {
         "ApproximateCreationDateTime": 1.0,
-        "Keys": {"doc_type": {"S": "plan"}, "doc_id": {"S": plan_id}},
+        "Keys": {"pk": {"S": f"{owner}#plan"}, "doc_id": {"S": plan_id}},
         "SequenceNumber": str(next(_sequence)),
         "SizeBytes": 10,
         "StreamViewType": "NEW_AND_OLD_IMAGES",
@@ -94,14 +98,17 @@ def record(event_name: str, plan_id: str, new: dict | None = None, old: dict | N
     }
 
 
-def index_state(*documents: dict) -> dict[str, dict]:
-    """What the index holds of every object any of these plan versions ever had."""
+def index_state(*documents: dict, owner: str = "owner-1") -> dict[str, dict]:
+    """What the index holds, by objectId, of every object any of these plan versions (of one
+    plan of `owner`) ever had."""
     wanted = sorted(set().union(*(object_ids(d) for d in documents)))
+    plan_id = documents[0]["objectId"]
     client = clients.opensearch()
     alias = get_settings().resource_name("documents-plan")
     client.indices.refresh(index=alias)
-    hits = client.search(index=alias, body={"size": 100, "query": {"ids": {"values": wanted}}})["hits"]["hits"]
-    return {hit["_id"]: hit["_source"] for hit in hits}
+    ids = [index_id(owner, plan_id, object_id) for object_id in wanted]
+    hits = client.search(index=alias, body={"size": 100, "query": {"ids": {"values": ids}}})["hits"]["hits"]
+    return {hit["_source"]["objectId"]: hit["_source"] for hit in hits}
 
 
 def versions() -> tuple[dict, dict, dict]:
@@ -204,4 +211,4 @@ def test_an_opensearch_outage_fails_the_batch_for_a_retry(handler, opensearch):
 def test_owner_is_indexed_on_every_object(handler):
     v1, _, _ = versions()
     handler([record("INSERT", v1["objectId"], new=image(v1, 1, owner="owner-7"))])
-    assert {source["_owner"] for source in index_state(v1).values()} == {"owner-7"}
+    assert {source["_owner"] for source in index_state(v1, owner="owner-7").values()} == {"owner-7"}

@@ -91,15 +91,15 @@ def test_a_poison_record_is_dead_lettered_and_its_siblings_are_indexed(stack, us
     del broken["linkedPlanServices"][0]["objectId"]
     # Written behind the API's back, the way a bad migration would: the schema never saw it.
     dynamodb.put_item(
-        TableName=f"{PREFIX}-documents",
+        TableName=f"{PREFIX}-documents-v2",
         Item={
-            "doc_type": {"S": "plan"},
+            "pk": {"S": "nobody#plan"},
             "doc_id": {"S": broken["objectId"]},
+            "doc_type": {"S": "plan"},
             "body": {"S": json.dumps(broken)},
             "etag": {"S": '"poison"'},
             "version": {"N": "1"},
             "owner_id": {"S": "nobody"},
-            "owner_type": {"S": "nobody#plan"},
             "created_at": {"N": "0"},
             "updated_at": {"N": "0"},
         },

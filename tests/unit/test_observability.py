@@ -141,16 +141,19 @@ def test_every_query_is_confined_to_its_owner():
 # -- the indexer's plan ------------------------------------------------------------------------
 
 
-def test_events_go_to_the_daily_index_of_their_timestamp_with_their_id():
+def test_events_go_to_the_daily_index_of_their_timestamp_with_an_id_of_owner_and_event():
     first = json.dumps({"owner": "o1", "events": [event(timestamp="2030-01-01T23:59:59.999Z", event_id="a")]})
     second = json.dumps({"owner": "o2", "events": [event(timestamp="2030-01-02T00:00:00.000Z", event_id="b")]})
     planned = indexer.plan("sp-logs", [("m1", first), ("m2", "not json"), ("m3", second)])
-    assert [(a["_index"], a["_id"], a["_source"]["owner"]) for a in planned.actions] == [
-        ("sp-logs-2030.01.01", "a", "o1"),
-        ("sp-logs-2030.01.02", "b", "o2"),
+    a, b = indexer.document_id("o1", "a"), indexer.document_id("o2", "b")
+    assert [(action["_index"], action["_id"], action["_source"]["owner"]) for action in planned.actions] == [
+        ("sp-logs-2030.01.01", a, "o1"),
+        ("sp-logs-2030.01.02", b, "o2"),
     ]
+    # The same event id of another owner is another document.
+    assert indexer.document_id("o2", "a") != a
     assert planned.malformed == ["m2"]
-    errors = [{"index": {"_id": "a", "status": 400}}, {"index": {"_id": "b", "status": 429}}]
+    errors = [{"index": {"_id": a, "status": 400}}, {"index": {"_id": b, "status": 429}}]
     outcome = indexer.classify(planned, errors)
     assert outcome.dropped == 1 and outcome.retry == {"m3"}
     template = indexer.template_body("sp-logs")

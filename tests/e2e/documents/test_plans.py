@@ -37,6 +37,10 @@ def create(api, headers, document):
     return response
 
 
+def owner_id(api, headers) -> str:
+    return api.get("/api/v1/users/profile/", headers=headers).json()["id"]
+
+
 def search(api, headers, body, doc_type="plan"):
     response = api.post(f"/api/v1/search?type={doc_type}", json=body, headers=headers)
     assert response.status_code == 200, response.text
@@ -296,7 +300,7 @@ def test_a_second_read_is_served_from_redis_and_a_write_invalidates_it(api, stac
     etag = create(api, alice, document).headers["ETag"]
     url = f"/api/v1/plans/{document['objectId']}"
     cache = redis.Redis.from_url(stack.endpoints["redis"])
-    key = f"doc:plan:{document['objectId']}"
+    key = f"doc:{owner_id(api, alice)}:plan:{document['objectId']}"
     # The create's stream record drops the key too: let that happen before the reads.
     stack.settle()
     api.get(url, headers=alice)
@@ -320,5 +324,5 @@ def test_document_events_are_published(api, stack, alice):
         return [e for e in seen if e["type"] == "document.created" and e["data"]["id"] == document["objectId"]]
 
     event = wait_for(created_event, timeout_s=15)[0]
-    assert event["data"] == {"type": "plan", "id": document["objectId"]}
+    assert event["data"] == {"type": "plan", "id": document["objectId"], "owner": owner_id(api, alice)}
     assert {"id", "type", "occurred_at", "correlation_id", "data"} <= set(event)
