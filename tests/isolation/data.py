@@ -3,8 +3,9 @@
 A's data overlaps B's on purpose: the INFO 7255 sample plan verbatim (every objectId B uses),
 the same child ids inside other plans, the same field names with other values, other orgs and
 names B never uses, log fields of the same names but other JSON types, and a registered type's
-records with the same ids. A writes first, so wherever the first writer could shape something
-shared (a mapping, an id), A is the first writer.
+records with the same ids. A writes some of it before B (wherever the first writer could shape
+something shared, a mapping say, A is the first) and the rest after B (wherever the last writer
+of a shared id would win, A is the last).
 """
 
 from __future__ import annotations
@@ -86,27 +87,33 @@ B_PLANS = [
     SAMPLE_PLAN,
     _variant("b-second-plan", "example.com", 500, ("Dental cleaning", "Well baby"), "outOfNetwork"),
 ]
-A_PLANS = [
-    copy.deepcopy(SAMPLE_PLAN),
-    _variant("b-second-plan", "rival.example", 99999, ("Acupuncture", "Yearly physical"), "inNetwork"),
+A_PLANS_FIRST = [
     _variant("a-third-plan", "example.com", 750, ("Well baby", "Vision exam"), "hmo"),
     _variant("a-fourth-plan", "zeta.example", 1, ("Chiropractic", "Dental cleaning"), "ppo"),
 ]
+A_PLANS_LAST = [
+    copy.deepcopy(SAMPLE_PLAN),
+    _variant("b-second-plan", "rival.example", 99999, ("Acupuncture", "Yearly physical"), "inNetwork"),
+]
 # A standalone service B also stores, whose id one of A's plans holds too.
 B_SERVICES = [{"_org": "example.com", "objectId": "standalone-svc-1", "objectType": "service", "name": "Lab work"}]
-A_SERVICES = [
-    {"_org": "rival.example", "objectId": "standalone-svc-1", "objectType": "service", "name": "Lab work premium"},
+A_SERVICES_FIRST = [
     {"_org": "rival.example", "objectId": "1234520xvc30asdf-502", "objectType": "service", "name": "Yearly physical"},
+]
+A_SERVICES_LAST = [
+    {"_org": "rival.example", "objectId": "standalone-svc-1", "objectType": "service", "name": "Lab work premium"},
 ]
 
 B_PEOPLE = [
     {"objectId": "p1", "_org": "example.com", "name": "Ada North", "ssn": "111-22-3333", "salary": 100, "dept": "ops"},
     {"objectId": "p2", "_org": "example.com", "name": "Bo South", "ssn": "444-55-6666", "salary": 250, "active": True},
 ]
-A_PEOPLE = [
-    {"objectId": "p1", "_org": "rival.example", "name": "Ada North", "ssn": "999-99-9999", "salary": 900000},
+A_PEOPLE_FIRST = [
     {"objectId": "p3", "_org": "example.com", "name": "Cy West", "ssn": "111-22-3333", "salary": 100, "dept": "sales"},
     {"objectId": "p4", "_org": "zeta.example", "name": "Di East", "ssn": "000-00-0001", "dept": "ops", "active": False},
+]
+A_PEOPLE_LAST = [
+    {"objectId": "p1", "_org": "rival.example", "name": "Ada North", "ssn": "999-99-9999", "salary": 900000},
 ]
 
 # Log lines sit well inside every window the tests ask about, so the seconds between the two

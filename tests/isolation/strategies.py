@@ -190,7 +190,9 @@ def parameter(name: str, check: Any, fields: tuple[str, ...], values: tuple[Any,
     if check is query_guard.field_name:
         return st.sampled_from(fields)
     if isinstance(check, query_guard.IntRange):
-        return st.integers(check.low, min(check.high if check.high is not None else check.low + 20, check.low + 20))
+        # The lowest admitted value half the time: where an allow-list's edge sits.
+        high = min(check.high if check.high is not None else check.low + 20, check.low + 20)
+        return st.one_of(st.just(check.low), st.integers(check.low, high))
     if isinstance(check, query_guard.OneOf):
         return st.sampled_from(check.choices)
     if check is query_guard._scalar:
@@ -220,8 +222,8 @@ def aggregations(fields: tuple[str, ...], values: tuple[Any, ...]) -> st.SearchS
 def top_level(fields: tuple[str, ...], values: tuple[Any, ...], relations: bool) -> dict[str, st.SearchStrategy[Any]]:
     """A strategy per top-level member of the guard's TOP_LEVEL."""
     sort_item = st.one_of(
-        st.sampled_from(fields),
         st.just("_score"),
+        st.sampled_from(fields),
         st.just("_id"),
         st.builds(lambda f, o: {f: o}, st.sampled_from(fields), st.sampled_from(("asc", "desc"))),
     )
@@ -242,8 +244,10 @@ def search_bodies(
 ) -> st.SearchStrategy[dict[str, Any]]:
     members = top_level(fields, values, relations)
     # Most bodies both query and aggregate, where a leak would show; the rest vary the others.
-    core = st.fixed_dictionaries(
-        {"query": members["query"]}, optional={"aggs": members["aggs"], "size": st.integers(0, 20)}
+    size = {"size": st.integers(1, 20)}
+    core = st.one_of(
+        st.fixed_dictionaries({"query": members["query"], "aggs": members["aggs"]}, optional=size),
+        st.fixed_dictionaries({"query": members["query"]}, optional=size),
     )
     extras = {name: strategy for name, strategy in members.items() if name not in ("query", "aggs")}
     return st.builds(lambda a, b: {**b, **a}, core, st.fixed_dictionaries({}, optional=extras)).filter(

@@ -74,11 +74,14 @@ def test_plans_sharing_child_ids_do_not_touch_each_others_index_documents(api, s
     mine = plan(services=(("Yearly physical", 0),))
     service = mine["linkedPlanServices"][0]["linkedService"]
     _create(api, alice, mine)
-    # Bob's plan and another of Alice's hold the very same child objectIds, then are deleted.
-    for owner, other in (
+    # Bob's plan of the same id, another of Bob's and another of Alice's hold the very same
+    # child objectIds; each is written, then deleted.
+    others = (
+        (bob, _renamed(mine, mine["objectId"], "Bob same id")),
         (bob, _renamed(mine, f"b-{uuid.uuid4().hex[:8]}", "Bob only")),
         (alice, _renamed(mine, f"a-{uuid.uuid4().hex[:8]}", "Alice second")),
-    ):
+    )
+    for owner, other in others:
         _create(api, owner, other)
         stack.settle()
         assert api.delete(f"/api/v1/plans/{other['objectId']}", headers=owner).status_code == 204
