@@ -89,9 +89,7 @@ class AccessTokens:
         self.clock = clock
         self.verified = VerifiedTokens()
 
-    def issue(
-        self, user_id: str, username: str, roles: list[str], session_id: str, generation: int = 0
-    ) -> IssuedToken:
+    def issue(self, user_id: str, username: str, roles: list[str], session_id: str, generation: int = 0) -> IssuedToken:
         now = int(self.clock())
         key = self.keys.get().active
         claims = {

@@ -215,9 +215,8 @@ def test_profile_read_replace_and_update_on_both_paths(api, accounts):
     assert set(canonical.json()) == PROFILE_FIELDS and canonical.json()["id"] == account.id
     assert api.get("/api/users/profile/", headers=account.auth).json() == canonical.json()
 
-    replaced = api.put(
-        "/api/users/profile", headers=account.auth, json={"email": account.email, "first_name": "Grace", "last_name": "H"}
-    )
+    body = {"email": account.email, "first_name": "Grace", "last_name": "H"}
+    replaced = api.put("/api/users/profile", headers=account.auth, json=body)
     assert replaced.status_code == 200, replaced.text
     assert (replaced.json()["email"], replaced.json()["first_name"], replaced.json()["last_name"]) == (
         account.email,
