@@ -11,6 +11,7 @@ from chalicelib.auth.container import identity_service
 from chalicelib.auth.guard import client_of
 from chalicelib.auth.principal import current_principal
 from chalicelib.errors import BadRequest, DomainError, ValidationFailed
+from chalicelib.http import pages
 from chalicelib.http.requests import json_body
 from chalicelib.http.routing import ApiBlueprint, json_response
 
@@ -215,14 +216,12 @@ EMAIL_CONFIRM = "/api/v1/users/email/confirm"
 )
 def confirm_email():
     request = api.current_request
-    if (request.headers.get("content-type") or "").startswith("application/x-www-form-urlencoded"):
-        token = (parse_qs((request.raw_body or b"").decode("utf-8", "replace")).get("token") or [""])[0]
+    if pages.is_form(request):
         try:
-            profile = identity_service().confirm_email_change(token)
+            profile = identity_service().confirm_email_change(pages.form_token(request))
         except DomainError as exc:
-            return _page(CONFIRM_PAGE.format(message=f'<p class="error">{html.escape(exc.detail)}</p>', form=""), 400)
-        message = f'<p class="ok">Your account\'s email is now {html.escape(profile["email"])}.</p>'
-        return _page(CONFIRM_PAGE.format(message=message, form=""))
+            return pages.outcome(CONFIRM_TITLE, exc.detail, ok=False)
+        return pages.outcome(CONFIRM_TITLE, f"Your account's email is now {profile['email']}.", ok=True)
     return json_response(identity_service().confirm_email_change(_body("email-confirm")["token"]))
 
 
@@ -237,29 +236,10 @@ def confirm_email():
 )
 def email_confirm_page():
     token = (api.current_request.query_params or {}).get("token", "")
-    form = CONFIRM_FORM.format(token=html.escape(token, quote=True))
-    return _page(CONFIRM_PAGE.format(message="", form=form))
+    return pages.confirm_form(CONFIRM_TITLE, token, "Use this address for my account")
 
 
-CONFIRM_PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Confirm your email address</title>
-<style>body{{font-family:sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem}}
-.error{{color:#a00}}.ok{{color:#070}}</style>
-</head><body><h1>Confirm your email address</h1>{message}{form}</body></html>
-"""
-CONFIRM_FORM = """<form method="post"><input type="hidden" name="token" value="{token}">
-<button type="submit">Use this address for my account</button></form>"""
-
-
-def _page(body: str, status: int = 200) -> Response:
-    return Response(
-        body=body,
-        status_code=status,
-        headers={"Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": RESET_PAGE_CSP, **NO_STORE},
-    )
-
-
+CONFIRM_TITLE = "Confirm your email address"
 RESET_PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
 RESET_PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
