@@ -96,6 +96,15 @@ def on_identity_change(event: Any) -> dict[str, Any]:
     return {"batchItemFailures": failures}
 
 
+def _reset_address(body: str) -> str | None:
+    try:
+        message = json.loads(body)
+    except ValueError:
+        return None
+    email = message.get("email") if isinstance(message, dict) else None
+    return email if isinstance(email, str) and email else None
+
+
 @handlers.on_sqs_message(queue=queue_name(IDENTITY_MAIL_QUEUE), batch_size=10)
 def send_password_resets(event: Any) -> dict[str, Any]:
     from chalicelib.auth.container import identity_service
@@ -103,7 +112,13 @@ def send_password_resets(event: Any) -> dict[str, Any]:
     failures = []
     for record in event:
         try:
-            identity_service().send_password_reset(json.loads(record.body)["email"])
+            email = _reset_address(record.body)
+            if email is None:
+                # Only the reset route writes here; a message it could not have sent will not
+                # get better by being retried.
+                log.warning("malformed password-reset message dropped", extra={"body": record.body[:200]})
+                continue
+            identity_service().send_password_reset(email)
         except Exception:
             log.exception("password reset not sent", extra={"message_id": record.to_dict()["messageId"]})
             failures.append({"itemIdentifier": record.to_dict()["messageId"]})
