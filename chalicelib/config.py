@@ -150,6 +150,15 @@ class Settings:
     webhook_allow_private: bool = False
     logs_retention_days: int = 14
     logs_ship_requests: bool = False
+    # Abuse limits (docs/identity.md, docs/orders.md, docs/observability.md).
+    password_reset_per_email: int = 3
+    password_reset_per_client: int = 20
+    password_reset_window_s: int = 900
+    email_change_ttl_s: int = 86400
+    order_payment_window_s: int = 1800
+    orders_max_unpaid_per_user: int = 5
+    alerts_max_rules_per_user: int = 20
+    alerts_max_mails_per_recipient_hour: int = 10
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -191,6 +200,14 @@ class Settings:
             webhook_allow_private=read.bool("WEBHOOK_ALLOW_PRIVATE", False),
             logs_retention_days=read.int("LOGS_RETENTION_DAYS", 14, minimum=1),
             logs_ship_requests=read.bool("LOGS_SHIP_REQUESTS", False),
+            password_reset_per_email=read.int("PASSWORD_RESET_PER_EMAIL", 3, minimum=1),
+            password_reset_per_client=read.int("PASSWORD_RESET_PER_CLIENT", 20, minimum=1),
+            password_reset_window_s=read.int("PASSWORD_RESET_WINDOW_S", 900, minimum=1),
+            email_change_ttl_s=read.int("EMAIL_CHANGE_TTL_S", 86400, minimum=60),
+            order_payment_window_s=read.int("ORDER_PAYMENT_WINDOW_S", 1800, minimum=1),
+            orders_max_unpaid_per_user=read.int("ORDERS_MAX_UNPAID_PER_USER", 5, minimum=1),
+            alerts_max_rules_per_user=read.int("ALERTS_MAX_RULES_PER_USER", 20, minimum=1),
+            alerts_max_mails_per_recipient_hour=read.int("ALERTS_MAX_MAILS_PER_RECIPIENT_HOUR", 10, minimum=1),
             stream_arns={
                 key[len("STREAM_ARN_") :].lower(): value
                 for key, value in env.items()

@@ -134,6 +134,8 @@ declare(
     ),
 )
 
+IDENTITY_MAIL_QUEUE = "identity-mail"
+
 # Identity (chalicelib/auth): users, uniqueness claims, refresh-token families, API keys and
 # password-reset tokens in one table (pk/sk), API keys listed per owner through gsi1. Its
 # stream publishes user.registered (chalicelib/auth/handlers.py).
@@ -148,6 +150,9 @@ declare(
         stream_failure_queue="identity-stream-failures",
     ),
     QueueSpec(key="identity-stream-failures", dead_letter=False),
+    # Password-reset requests: the route only enqueues, so its answer takes the same time
+    # whether or not the address has an account; the consumer looks it up and mails the link.
+    QueueSpec(key=IDENTITY_MAIL_QUEUE),
     SecretSpec(key="jwt-signing-keys", generator="chalicelib.auth.keys:new_keyring_secret"),
 )
 

@@ -4,7 +4,10 @@ A client-supplied URL is a server-side request forgery waiting to happen: `http:
 `http://localhost:6379/`, or a public name whose DNS answer is 169.254.169.254 (the cloud
 metadata service). So only http and https are accepted, the host is resolved here and every
 address it resolves to must be public, and the connection goes to the address that was
-checked (not to whatever a second lookup returns: DNS rebinding). Redirects are not followed.
+checked (not to whatever a second lookup returns: DNS rebinding). An IPv6 address that carries
+an IPv4 one (IPv4-mapped `::ffff:a.b.c.d`, IPv4-compatible `::a.b.c.d`, NAT64 `64:ff9b::/96`,
+6to4 `2002::/16`, Teredo) is judged as the IPv4 address it carries. Webhook POSTs follow no
+redirect; `fetch` (catalog ingestion) follows a few, each hop checked like the first.
 `WEBHOOK_ALLOW_PRIVATE` admits private and loopback addresses (local receivers, tests); link-
 local, multicast and unspecified addresses are refused even then.
 """
@@ -18,7 +21,7 @@ import socket
 import ssl
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 USER_AGENT = "serverless-platform-webhook/1"
 BODY_PREVIEW_BYTES = 1024
@@ -68,9 +71,31 @@ def parse_url(url: str) -> Target:
     return Target(parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80), path)
 
 
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+MAX_REDIRECTS = 5
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries (and would reach), if any."""
+    if address.ipv4_mapped is not None:
+        return [address.ipv4_mapped]
+    if address in NAT64:
+        return [ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)]
+    if address.sixtofour is not None:
+        return [address.sixtofour]
+    if address.teredo is not None:
+        return list(address.teredo)
+    if int(address) >> 32 == 0 and int(address) > 1:
+        # IPv4-compatible (::a.b.c.d), deprecated but still routed by some stacks.
+        return [ipaddress.IPv4Address(int(address))]
+    return []
+
+
 def address_allowed(address: Address, allow_private: bool) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        carried = embedded_ipv4(address)
+        if carried:
+            return all(address_allowed(inner, allow_private) for inner in carried)
     if address.is_link_local or address.is_multicast or address.is_unspecified:
         return False
     if allow_private:
@@ -124,6 +149,21 @@ class _PinnedHTTPSConnection(_PinnedHTTPConnection):
         self.sock = ssl.create_default_context().wrap_socket(self.sock, server_hostname=self.host)
 
 
+def _send(
+    method: str, url: str, body: bytes | None, headers: dict[str, str], timeout_s: float, allow_private: bool
+) -> tuple[http.client.HTTPResponse, http.client.HTTPConnection]:
+    target = parse_url(url)
+    address = resolve(target.host, target.port, allow_private)[0]
+    connection_class = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
+    connection = connection_class(target.host, target.port, address, max(timeout_s, 0.1))
+    try:
+        connection.request(method, target.path, body=body, headers={"User-Agent": USER_AGENT, **headers})
+        return connection.getresponse(), connection
+    except (OSError, http.client.HTTPException) as exc:
+        connection.close()
+        raise WebhookFailed(f"{type(exc).__name__}: {exc}") from None
+
+
 def post_json(
     url: str,
     body: Any,
@@ -133,23 +173,10 @@ def post_json(
     allow_private: bool = False,
 ) -> Delivery:
     """POST `body` as JSON; a Delivery for a 2xx, WebhookRefused or WebhookFailed otherwise."""
-    target = parse_url(url)
-    address = resolve(target.host, target.port, allow_private)[0]
-    connection_class = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
-    connection = connection_class(target.host, target.port, address, max(timeout_s, 0.1))
     payload = json.dumps(body, separators=(",", ":"), default=str).encode()
+    sent = {"Content-Type": "application/json", **(headers or {})}
+    response, connection = _send("POST", url, payload, sent, timeout_s, allow_private)
     try:
-        connection.request(
-            "POST",
-            target.path,
-            body=payload,
-            headers={
-                "Content-Type": "application/json",
-                "User-Agent": USER_AGENT,
-                **(headers or {}),
-            },
-        )
-        response = connection.getresponse()
         preview = response.read(BODY_PREVIEW_BYTES).decode("utf-8", "replace")
     except (OSError, http.client.HTTPException) as exc:
         raise WebhookFailed(f"{type(exc).__name__}: {exc}") from None
@@ -160,3 +187,37 @@ def post_json(
     if response.status >= 500 or response.status in TRANSIENT_STATUSES:
         raise WebhookFailed(f"the receiver answered {response.status}")
     raise WebhookRefused(f"the receiver answered {response.status}")
+
+
+@dataclass(frozen=True)
+class Fetched:
+    status: int
+    body: bytes
+    url: str
+
+
+def fetch(
+    url: str,
+    *,
+    headers: dict[str, str] | None = None,
+    timeout_s: float = 20.0,
+    max_bytes: int = 32 * 1024 * 1024,
+    allow_private: bool = False,
+) -> Fetched:
+    """GET `url`, following up to MAX_REDIRECTS redirects, each hop's host resolved and checked
+    like the first (a public name may redirect to 169.254.169.254). The body is read up to
+    `max_bytes` + 1, so a caller can tell "too large". WebhookRefused for a forbidden hop."""
+    for _ in range(MAX_REDIRECTS + 1):
+        response, connection = _send("GET", url, None, headers or {}, timeout_s, allow_private)
+        try:
+            location = response.getheader("Location")
+            if response.status in (301, 302, 303, 307, 308) and location:
+                url = urljoin(url, location)
+                continue
+            body = response.read(max_bytes + 1)
+        except (OSError, http.client.HTTPException) as exc:
+            raise WebhookFailed(f"{type(exc).__name__}: {exc}") from None
+        finally:
+            connection.close()
+        return Fetched(response.status, body, url)
+    raise WebhookRefused(f"more than {MAX_REDIRECTS} redirects")

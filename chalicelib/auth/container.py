@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from typing import TYPE_CHECKING
 
 from chalicelib import clients
@@ -30,17 +31,30 @@ def key_ring() -> KeyRingSource:
 
 
 @functools.cache
+def _reset_queue_url() -> str:
+    from chalicelib.resources import IDENTITY_MAIL_QUEUE, queue_name
+
+    return clients.aws("sqs").get_queue_url(QueueName=queue_name(IDENTITY_MAIL_QUEUE))["QueueUrl"]
+
+
+def enqueue_reset(email_key: str) -> None:
+    clients.aws("sqs").send_message(QueueUrl=_reset_queue_url(), MessageBody=json.dumps({"email": email_key}))
+
+
+@functools.cache
 def identity_service() -> IdentityService:
     from chalicelib import mail
     from chalicelib.auth.passwords import Passwords
+    from chalicelib.auth.revocation import Revocations
     from chalicelib.auth.service import IdentityService
     from chalicelib.auth.store import IdentityStore
     from chalicelib.auth.throttle import Throttle
     from chalicelib.auth.tokens import AccessTokens, ExternalIssuers
 
     settings = get_settings()
+    store = IdentityStore()
     return IdentityService(
-        store=IdentityStore(),
+        store=store,
         passwords=Passwords(time_cost=settings.argon2_time_cost, memory_cost_kib=settings.argon2_memory_kib),
         tokens=AccessTokens(key_ring(), settings.jwt_issuer, settings.jwt_audience, settings.access_token_ttl_s),
         external=ExternalIssuers(settings.oidc_issuers),
@@ -53,8 +67,17 @@ def identity_service() -> IdentityService:
             settings.login_throttle_limit * API_KEY_FAILURES_PER_LOGIN_FAILURE,
             settings.login_throttle_window_s,
         ),
+        reset_client_throttle=Throttle(
+            clients.redis, "reset-client", settings.password_reset_per_client, settings.password_reset_window_s
+        ),
+        reset_email_throttle=Throttle(
+            clients.redis, "reset-email", settings.password_reset_per_email, settings.password_reset_window_s
+        ),
+        revocations=Revocations(clients.redis, store.token_generation, store.session_ended),
         send_email=mail.send_email,
+        enqueue_reset=enqueue_reset,
         refresh_ttl_s=settings.refresh_token_ttl_s,
         reset_ttl_s=settings.password_reset_ttl_s,
+        email_change_ttl_s=settings.email_change_ttl_s,
         public_base_url=settings.public_base_url,
     )

@@ -11,12 +11,18 @@ from chalicelib.auth.container import identity_service
 from chalicelib.auth.guard import client_of
 from chalicelib.auth.principal import current_principal
 from chalicelib.errors import BadRequest, DomainError, ValidationFailed
+from chalicelib.http import pages
 from chalicelib.http.requests import json_body
 from chalicelib.http.routing import ApiBlueprint, json_response
 
 api = ApiBlueprint(__name__)
 TAGS = ("identity",)
 NO_STORE = {"Cache-Control": "no-store"}
+PROFILE_EMAIL_HELP = (
+    "Names change at once. A new `email` needs `current_password` and is only pending (`pending_email`) until "
+    "the link mailed to it is opened; the old address is told, and stays the account's until then. API keys "
+    "cannot change the email, whatever their scopes."
+)
 
 
 def _body(schema: str) -> dict:
@@ -75,7 +81,7 @@ def refresh():
     "/api/v1/auth/logout",
     ("POST",),
     summary="Log out",
-    description="Revokes the caller's session: its refresh tokens stop working.",
+    description="Ends the caller's session: its refresh tokens and its access tokens stop working at once.",
     tags=TAGS,
     auth="user",
     api_keys=False,
@@ -118,7 +124,8 @@ def profile():
     auth="user",
     scope="profile:write",
     request_schema="profile-replace",
-    responses={200: "The profile", 409: "The email is taken"},
+    description=PROFILE_EMAIL_HELP,
+    responses={200: "The profile", 403: "An API key tried to change the email", 409: "The email is taken"},
 )
 def replace_profile():
     return json_response(identity_service().update_profile(current_principal(), _body("profile-replace")))
@@ -134,7 +141,8 @@ def replace_profile():
     scope="profile:write",
     request_schema="profile-update",
     content_types=("application/json", "application/merge-patch+json"),
-    responses={200: "The profile", 409: "The email is taken"},
+    description=PROFILE_EMAIL_HELP,
+    responses={200: "The profile", 403: "An API key tried to change the email", 409: "The email is taken"},
 )
 def update_profile():
     return json_response(identity_service().update_profile(current_principal(), _body("profile-update")))
@@ -144,7 +152,8 @@ def update_profile():
     "/api/v1/users/change-password",
     ("POST",),
     summary="Change my password",
-    description="Needs the current password. Every refresh token of the account stops working.",
+    description="Needs the current password. Every access and refresh token of the account stops working at "
+    "once (log in again); API keys keep working.",
     tags=TAGS,
     aliases=("/api/users/change-password",),
     auth="user",
@@ -162,15 +171,16 @@ def change_password():
     "/api/v1/users/password-reset",
     ("POST",),
     summary="Request a password reset",
-    description="Always 202, whether or not the address has an account. If it has, an email with a single-use "
-    "link valid 30 minutes is sent.",
+    description="Always 202, whether or not the address has an account, in the same time (the request is queued). "
+    "If it has, an email with a single-use link valid 30 minutes is sent; a newer link voids the older ones. "
+    "Throttled per address and per client (429 with Retry-After).",
     tags=TAGS,
     aliases=("/api/users/password_reset/request",),
     request_schema="password-reset",
-    responses={202: "Accepted"},
+    responses={202: "Accepted", 429: "Too many reset requests for this address or from this client"},
 )
 def request_password_reset():
-    identity_service().request_password_reset(_body("password-reset")["email"])
+    identity_service().request_password_reset(_body("password-reset")["email"], client_of(api.current_request))
     return json_response({"detail": "If the address has an account, a reset link is on its way."}, status=202)
 
 
@@ -178,6 +188,8 @@ def request_password_reset():
     "/api/v1/users/password-reset/confirm",
     ("POST",),
     summary="Set a new password with a reset token",
+    description="Every access and refresh token of the account stops working, and its API keys are deleted: a "
+    "reset is how an owner takes an account back.",
     tags=TAGS,
     request_schema="password-reset-confirm",
     responses={204: "Password changed"},
@@ -189,6 +201,45 @@ def confirm_password_reset():
     return Response(body="", status_code=204)
 
 
+EMAIL_CONFIRM = "/api/v1/users/email/confirm"
+
+
+@api.route(
+    EMAIL_CONFIRM,
+    ("POST",),
+    summary="Confirm a new email address",
+    description="The token from the link mailed to the new address, as JSON or as the confirmation page's form. "
+    "The address becomes the account's; reset links sent to the old one stop working.",
+    tags=TAGS,
+    content_types=("application/json", "application/x-www-form-urlencoded"),
+    responses={200: "The profile (JSON), or a page for the form", 400: "The link is invalid, replaced or expired"},
+)
+def confirm_email():
+    request = api.current_request
+    if pages.is_form(request):
+        try:
+            profile = identity_service().confirm_email_change(pages.form_token(request))
+        except DomainError as exc:
+            return pages.outcome(CONFIRM_TITLE, exc.detail, ok=False)
+        return pages.outcome(CONFIRM_TITLE, f"Your account's email is now {profile['email']}.", ok=True)
+    return json_response(identity_service().confirm_email_change(_body("email-confirm")["token"]))
+
+
+@api.route(
+    EMAIL_CONFIRM,
+    summary="Email confirmation page",
+    description="The page the emailed link opens: one button that posts the token back (a link alone changes "
+    "nothing, so a mail scanner that follows it confirms nothing).",
+    tags=TAGS,
+    produces="text/html",
+    query=(),
+)
+def email_confirm_page():
+    token = (api.current_request.query_params or {}).get("token", "")
+    return pages.confirm_form(CONFIRM_TITLE, token, "Use this address for my account")
+
+
+CONFIRM_TITLE = "Confirm your email address"
 RESET_PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
 RESET_PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -274,6 +325,19 @@ def list_api_keys():
 def create_api_key():
     key = identity_service().create_api_key(current_principal(), _body("api-key-create"))
     return json_response(key, status=201, headers={**NO_STORE, "Location": f"/api/v1/api-keys/{key['id']}"})
+
+
+@api.route(
+    "/api/v1/api-keys",
+    ("DELETE",),
+    summary="Revoke all my API keys",
+    tags=TAGS,
+    auth="user",
+    api_keys=False,
+    responses={200: "How many keys were deleted"},
+)
+def delete_all_api_keys():
+    return json_response({"deleted": identity_service().delete_all_api_keys(current_principal())})
 
 
 @api.route(

@@ -9,7 +9,9 @@ put that fails if the claim exists; a refresh token is spent by an update condit
 from __future__ import annotations
 
 import contextlib
+import json
 import time
+from typing import Any
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -39,8 +41,20 @@ class UserItem(IdentityItem):
     roles = ListAttribute(of=UnicodeAttribute, default=lambda: ["user"])
     created_at = NumberAttribute()
     updated_at = NumberAttribute()
-    # Refresh tokens issued before this moment are void (password change, "log out everywhere").
+    # Refresh tokens issued before this moment are void (password change or reset).
     tokens_valid_after = NumberAttribute(default=0)
+    # Access tokens carry the generation they were issued under; a password change or reset
+    # increments it, voiding every earlier one (chalicelib/auth/revocation.py).
+    token_generation = NumberAttribute(default=0)
+    password_changed_at = NumberAttribute(null=True)
+    # "change" or "reset": what the audit trail says about the last password change.
+    password_changed_via = UnicodeAttribute(null=True)
+    # An email change waiting for its confirmation link to be opened; the old email stays in force.
+    pending_email = UnicodeAttribute(null=True)
+    pending_email_hash = UnicodeAttribute(null=True)
+    pending_email_expires_at = NumberAttribute(null=True)
+    # The SHA-256 of the only reset link that still works: a newer link voids the older ones.
+    reset_token_hash = UnicodeAttribute(null=True)
     # "<issuer> <sub>" for users created from an external OIDC token.
     external_identity = UnicodeAttribute(null=True)
 
@@ -122,6 +136,19 @@ class ResetItem(IdentityItem):
         return f"RESET#{token_hash}", "RESET"
 
 
+class SecurityEventItem(IdentityItem):
+    """A security event that no other item's change records (a failed-login burst): the stream
+    publishes it to the audit trail; the item expires a day later."""
+
+    type = UnicodeAttribute()
+    data = UnicodeAttribute()
+    expires_at = NumberAttribute()
+
+    @staticmethod
+    def key(event_id: str) -> tuple[str, str]:
+        return f"AUDIT#{event_id}", "EVENT"
+
+
 class IdentityStore:
     """Storage for the identity service; every method is one or a few DynamoDB calls."""
 
@@ -144,30 +171,68 @@ class IdentityStore:
     def user(self, user_id: str) -> UserItem | None:
         return get_or_none(UserItem, *UserItem.key(user_id))
 
+    def token_generation(self, user_id: str) -> int | None:
+        """The account's token generation (None: no such account), for the revocation cache."""
+        user = self.user(user_id)
+        return int(user.token_generation) if user is not None else None
+
     def user_by_claim(self, kind: str, value: str) -> UserItem | None:
         claim = get_or_none(ClaimItem, *ClaimItem.key(kind, value))
         return self.user(claim.user_id) if claim else None
 
-    def change_claim(self, user_id: str, kind: str, old: str, new: str) -> None:
-        """Move a unique value (a new email) atomically: claim the new, release the old one
-        only if this user holds it (an external account may never have claimed its email)."""
+    def confirm_email_change(self, user: UserItem, token_hash: str, old_key: str, new_key: str) -> bool:
+        """Make the pending email the account's: claim it, release the old one (if this user
+        holds it) and swap the address, in one transaction conditioned on the link being the
+        latest. Outstanding reset links (mailed to the old address) die with it. False when the
+        link was replaced or used meanwhile; Conflict when the address was taken."""
         try:
             with TransactWrite(connection=transaction_connection(IdentityItem)) as transaction:
                 transaction.save(
-                    ClaimItem(*ClaimItem.key(kind, new), user_id=user_id), condition=ClaimItem.pk.does_not_exist()
+                    ClaimItem(*ClaimItem.key("email", new_key), user_id=user.user_id),
+                    condition=ClaimItem.pk.does_not_exist(),
                 )
-                held = get_or_none(ClaimItem, *ClaimItem.key(kind, old))
-                if held is not None and held.user_id == user_id:
-                    transaction.delete(held, condition=ClaimItem.user_id == user_id)
+                held = get_or_none(ClaimItem, *ClaimItem.key("email", old_key))
+                if held is not None and held.user_id == user.user_id:
+                    transaction.delete(held, condition=ClaimItem.user_id == user.user_id)
+                transaction.update(
+                    UserItem(*UserItem.key(user.user_id)),
+                    actions=[
+                        UserItem.email.set(user.pending_email),
+                        UserItem.updated_at.set(time.time()),
+                        UserItem.pending_email.remove(),
+                        UserItem.pending_email_hash.remove(),
+                        UserItem.pending_email_expires_at.remove(),
+                        UserItem.reset_token_hash.remove(),
+                    ],
+                    condition=UserItem.pending_email_hash == token_hash,
+                )
         except TransactWriteError as exc:
-            # Only the new claim's put has a condition that a taken value fails.
-            if any(failed_conditions(exc)):
-                raise Conflict(f"That {kind} is already taken") from None
+            failed = failed_conditions(exc)
+            if failed and failed[0]:
+                raise Conflict("That email is already taken") from None
+            if any(failed):
+                return False
             raise
+        return True
 
-    def save_user(self, user: UserItem) -> None:
-        user.updated_at = time.time()
-        user.save()
+    def update_user(self, user: UserItem, actions: list, condition: Any = None) -> bool:
+        """Change only the named attributes (never a whole-item put, which would undo a
+        concurrent password change); the item is refreshed. False if `condition` failed."""
+        try:
+            user.update(actions=[*actions, UserItem.updated_at.set(time.time())], condition=condition)
+        except UpdateError as exc:
+            if condition_failed(exc):
+                return False
+            raise
+        return True
+
+    def record_security_event(self, event_id: str, event_type: str, data: dict[str, Any], now: float) -> None:
+        SecurityEventItem(
+            *SecurityEventItem.key(event_id),
+            type=event_type,
+            data=json.dumps(data, separators=(",", ":")),
+            expires_at=int(now + 86400),
+        ).save()
 
     # -- refresh families and tokens ------------------------------------------------------
 
@@ -176,6 +241,11 @@ class IdentityStore:
 
     def family(self, family_id: str) -> FamilyItem | None:
         return get_or_none(FamilyItem, *FamilyItem.key(family_id))
+
+    def session_ended(self, family_id: str) -> bool:
+        """Whether a login session (refresh family) was logged out or revoked."""
+        family = self.family(family_id)
+        return family is None or bool(family.revoked)
 
     def revoke_family(self, family_id: str) -> None:
         family = FamilyItem(*FamilyItem.key(family_id))
@@ -230,24 +300,48 @@ class IdentityStore:
     def delete_api_key(self, item: ApiKeyItem) -> None:
         item.delete()
 
+    def delete_api_keys_of(self, user_id: str) -> int:
+        """Delete every key of a user; how many there were."""
+        items = self.api_keys_of(user_id)
+        with ApiKeyItem.batch_write() as batch:
+            for item in items:
+                batch.delete(item)
+        return len(items)
+
     # -- password resets ------------------------------------------------------------------
 
     def create_reset(self, token_hash: str, user_id: str, expires_at: float) -> None:
-        ResetItem(*ResetItem.key(token_hash), user_id=user_id, expires_at=int(expires_at)).save()
+        """Store a reset token and make it the account's only live one, together."""
+        with TransactWrite(connection=transaction_connection(IdentityItem)) as transaction:
+            transaction.save(ResetItem(*ResetItem.key(token_hash), user_id=user_id, expires_at=int(expires_at)))
+            transaction.update(
+                UserItem(*UserItem.key(user_id)),
+                actions=[UserItem.reset_token_hash.set(token_hash)],
+                condition=UserItem.pk.exists(),
+            )
 
     def reset_owner(self, token_hash: str, now: float) -> str | None:
         """Whose reset token this is, if it is still usable; spends nothing."""
         item = get_or_none(ResetItem, *ResetItem.key(token_hash))
         return item.user_id if item is not None and not item.used and item.expires_at > now else None
 
-    def use_reset(self, token_hash: str, now: float) -> str | None:
-        """Spend a reset token once; the owner's id, or None if unknown, used or expired."""
-        item = ResetItem(*ResetItem.key(token_hash))
+    def use_reset(self, token_hash: str, user_id: str, now: float) -> bool:
+        """Spend a reset token once, if it is unused, unexpired and still its account's latest."""
         try:
-            item.update(
-                actions=[ResetItem.used.set(True)],
-                condition=ResetItem.pk.exists() & (ResetItem.used == False) & (ResetItem.expires_at > int(now)),  # noqa: E712
-            )
-        except UpdateError:
-            return None
-        return get_or_none(ResetItem, *ResetItem.key(token_hash)).user_id
+            with TransactWrite(connection=transaction_connection(IdentityItem)) as transaction:
+                transaction.update(
+                    ResetItem(*ResetItem.key(token_hash)),
+                    actions=[ResetItem.used.set(True)],
+                    condition=ResetItem.pk.exists()
+                    & (ResetItem.used == False)  # noqa: E712
+                    & (ResetItem.expires_at > int(now))
+                    & (ResetItem.user_id == user_id),
+                )
+                transaction.condition_check(
+                    UserItem, *UserItem.key(user_id), condition=UserItem.reset_token_hash == token_hash
+                )
+        except TransactWriteError as exc:
+            if any(failed_conditions(exc)):
+                return False
+            raise
+        return True

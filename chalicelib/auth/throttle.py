@@ -28,7 +28,7 @@ class Throttle:
             raise ValueError("limit and window_s must be at least 1")
         self._redis = redis_factory
         self._namespace = namespace
-        self._limit = limit
+        self.limit = limit
         self._window_s = window_s
 
     def check(self, key: str) -> None:
@@ -41,14 +41,15 @@ class Throttle:
             pipe.pttl(name)
             raw_count, ttl_ms = pipe.execute()
             count = int(raw_count or 0)
-        if count >= self._limit:
+        if count >= self.limit:
             # PTTL is -1 only for a counter that lost its expiry; a full window is the honest wait then.
             retry_after_s = math.ceil(ttl_ms / 1000) if ttl_ms > 0 else self._window_s
             raise TooManyRequests(
                 f"Too many failed attempts; try again in {retry_after_s} seconds.", retry_after_s=retry_after_s
             )
 
-    def failed(self, key: str) -> None:
+    def failed(self, key: str) -> int | None:
+        """Count a failure; the window's count so far (None when Redis is unavailable)."""
         with self._failing_open("failed"):
             name = self._name(key)
             pipe = self._redis().pipeline()
@@ -56,7 +57,8 @@ class Throttle:
             # MULTI this is INCR + EXPIRE NX, which needs Redis 7 while the local cloud runs 6.2.
             pipe.set(name, 0, ex=self._window_s, nx=True)
             pipe.incr(name)
-            pipe.execute()
+            return int(pipe.execute()[1])
+        return None
 
     def succeeded(self, key: str) -> None:
         with self._failing_open("succeeded"):

@@ -89,7 +89,7 @@ class AccessTokens:
         self.clock = clock
         self.verified = VerifiedTokens()
 
-    def issue(self, user_id: str, username: str, roles: list[str], session_id: str) -> IssuedToken:
+    def issue(self, user_id: str, username: str, roles: list[str], session_id: str, generation: int = 0) -> IssuedToken:
         now = int(self.clock())
         key = self.keys.get().active
         claims = {
@@ -103,6 +103,9 @@ class AccessTokens:
             "jti": uuid.uuid4().hex,
             "roles": roles,
             "sid": session_id,
+            # The account's token generation: a password change or reset moves it on and
+            # voids every token of an older one (chalicelib/auth/revocation.py).
+            "gen": generation,
             "token_use": "access",
         }
         token = jwt.encode(claims, key.private_key, algorithm="RS256", headers={"kid": key.kid})

@@ -33,8 +33,10 @@ def catalog_store() -> CatalogStore:
 
 def ingestor(cache_dir: str | None = None) -> Ingestor:
     from chalicelib.catalog.ingest import DEFAULT_CACHE_DIR, HttpCache, Ingestor
+    from chalicelib.config import get_settings
 
-    return Ingestor(catalog_store(), product_index(), HttpCache(cache_dir or DEFAULT_CACHE_DIR))
+    cache = HttpCache(cache_dir or DEFAULT_CACHE_DIR, allow_private=get_settings().webhook_allow_private)
+    return Ingestor(catalog_store(), product_index(), cache)
 
 
 @functools.cache

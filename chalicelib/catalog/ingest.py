@@ -19,8 +19,6 @@ import os
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -89,11 +87,18 @@ class IngestReport:
 
 
 class HttpCache:
-    """GET JSON through a directory of responses named by the hash of their URL."""
+    """GET JSON through a directory of responses named by the hash of their URL.
 
-    def __init__(self, directory: Path = DEFAULT_CACHE_DIR, timeout_s: float = 20.0) -> None:
+    Fetches go through the webhooks' outbound guard (chalicelib/webhooks.py): public addresses
+    only (unless `allow_private`), every redirect hop checked again. A failure says only that
+    the URL could not be read, never why, so ingestion cannot map which ports are open."""
+
+    def __init__(
+        self, directory: Path = DEFAULT_CACHE_DIR, timeout_s: float = 20.0, allow_private: bool = False
+    ) -> None:
         self.directory = Path(directory)
         self.timeout_s = timeout_s
+        self.allow_private = allow_private
         self.hits = 0
 
     def path(self, url: str) -> Path:
@@ -118,17 +123,25 @@ class HttpCache:
         return data
 
     def _fetch(self, url: str) -> bytes:
-        request = urllib.request.Request(url, headers={"Accept": "application/json", "User-Agent": "catalog-ingest"})
+        from chalicelib import webhooks
+
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
-                raw = response.read(MAX_RESPONSE_BYTES + 1)
-        except urllib.error.HTTPError as exc:
-            raise BadRequest(f"{url} answered {exc.code}") from None
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            raise BadRequest(f"{url} could not be read: {getattr(exc, 'reason', exc)}") from None
-        if len(raw) > MAX_RESPONSE_BYTES:
+            fetched = webhooks.fetch(
+                url,
+                headers={"Accept": "application/json", "User-Agent": "catalog-ingest"},
+                timeout_s=self.timeout_s,
+                max_bytes=MAX_RESPONSE_BYTES,
+                allow_private=self.allow_private,
+            )
+        except webhooks.WebhookRefused as exc:
+            raise BadRequest(f"{url} is not allowed: {exc}") from None
+        except webhooks.WebhookFailed:
+            raise BadRequest(f"{url} could not be read") from None
+        if not 200 <= fetched.status < 300:
+            raise BadRequest(f"{url} answered {fetched.status}")
+        if len(fetched.body) > MAX_RESPONSE_BYTES:
             raise BadRequest(f"{url} answered more than {MAX_RESPONSE_BYTES} bytes")
-        return raw
+        return fetched.body
 
 
 def page_url(url: str, limit: int, skip: int) -> str:

@@ -58,10 +58,24 @@ def cors_headers(origin: str | None, settings: Settings) -> dict[str, str]:
     return headers
 
 
-def decorate(response_headers: dict[str, Any], request_id: str, origin: str | None, settings: Settings) -> None:
-    """Add the headers every response carries; a route's own values win."""
+def carries_credentials(headers: Mapping[str, str]) -> bool:
+    return bool(headers.get("authorization") or headers.get("x-api-key"))
+
+
+def decorate(
+    response_headers: dict[str, Any],
+    request_id: str,
+    origin: str | None,
+    settings: Settings,
+    authenticated: bool = False,
+) -> None:
+    """Add the headers every response carries; a route's own values win. An answer to a request
+    with credentials is personal: no shared cache may keep it unless the route says otherwise
+    (documents answer `private, no-cache` with their ETag)."""
     present = {name.lower() for name in response_headers}
     extra = {**SECURITY_HEADERS, **cors_headers(origin, settings), "X-Request-Id": request_id}
+    if authenticated:
+        extra["Cache-Control"] = "no-store"
     for name, value in extra.items():
         if name.lower() not in present:
             response_headers[name] = value
@@ -91,7 +105,9 @@ def http_middleware(request: Any, get_response: Callable[[Any], Response]) -> Re
         except Exception:
             log.exception("unhandled error outside a route")
             response = errors.internal_error(request_id)
-        decorate(response.headers, request_id, request.headers.get("origin"), settings)
+        decorate(
+            response.headers, request_id, request.headers.get("origin"), settings, carries_credentials(request.headers)
+        )
         context = request.context or {}
         log.info(
             "request",

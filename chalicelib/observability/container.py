@@ -78,11 +78,31 @@ def check_webhook_url(url: str) -> None:
     check_literal_host(url, get_settings().webhook_allow_private)
 
 
+def owner_email(user_id: str) -> str | None:
+    """The account's email: an owner may always alert themselves."""
+    from chalicelib.auth.container import identity_service
+
+    user = identity_service().store.user(user_id)
+    return user.email if user is not None else None
+
+
 @functools.cache
 def alert_service() -> AlertService:
-    from chalicelib.observability.alerts import AlertService
+    from chalicelib import mail
+    from chalicelib.observability.alerts import AlertService, Limits
 
-    return AlertService(_store(), log_service(), notify, check_webhook_url)
+    settings = get_settings()
+    limits = Limits(settings.alerts_max_rules_per_user, settings.alerts_max_mails_per_recipient_hour)
+    return AlertService(
+        _store(),
+        log_service(),
+        notify,
+        check_webhook_url,
+        owner_email=owner_email,
+        send_email=mail.send_email,
+        public_base_url=settings.public_base_url,
+        limits=limits,
+    )
 
 
 def put_log_template() -> None:

@@ -18,6 +18,8 @@ declare(
         range_key=Key("sk"),
         # Every alert rule under one key, for the evaluator.
         indexes=(Index("gsi1", Key("gsi1pk"), Key("gsi1sk")),),
+        # The hourly mail counts per recipient go away on their own.
+        ttl_attribute="expires_at",
     ),
     QueueSpec(key="logs", visibility_timeout_s=60, max_receive_count=5),
 )

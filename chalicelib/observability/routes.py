@@ -13,7 +13,8 @@ from chalice import Response
 
 from chalicelib.auth.principal import current_principal
 from chalicelib.config import get_settings
-from chalicelib.errors import BadRequest
+from chalicelib.errors import BadRequest, DomainError
+from chalicelib.http import pages
 from chalicelib.http.etag import json_with_etag
 from chalicelib.http.requests import json_body
 from chalicelib.http.routing import ApiBlueprint, QueryParam, json_response
@@ -202,6 +203,80 @@ def create_alert():
 @api.route("/api/v1/alerts", summary="My alert rules", query=PAGING, tags=ALERTS, **READ)
 def list_alerts():
     return _page(alert_service().list(current_principal(), _limit(), _query().get("cursor")))
+
+
+@api.route(
+    "/api/v1/alerts/recipients",
+    ("POST",),
+    summary="Add an alert recipient",
+    description="Mails `email` a link to confirm that it wants this account's alerts; an email channel may name it "
+    "once it has. The account's own email needs no confirmation.",
+    request_schema="alert-recipient",
+    responses={202: "The recipient, not verified yet", 409: "Too many recipients, or the address's hourly mail cap"},
+    tags=ALERTS,
+    **WRITE,
+)
+def add_alert_recipient():
+    body = json_body(api.current_request, "alert-recipient")
+    return json_response(alert_service().add_recipient(current_principal(), body["email"]), status=202)
+
+
+@api.route("/api/v1/alerts/recipients", summary="My alert recipients", tags=ALERTS, **READ)
+def list_alert_recipients():
+    items = alert_service().recipients(current_principal())
+    return json_response({"items": items, "count": len(items), "next": None})
+
+
+@api.route(
+    "/api/v1/alerts/recipients/{recipient_id}",
+    ("DELETE",),
+    summary="Remove an alert recipient",
+    description="Rules that name it stop mailing it at once.",
+    responses={204: "Removed"},
+    produces=None,
+    tags=ALERTS,
+    **WRITE,
+)
+def delete_alert_recipient(recipient_id):
+    alert_service().delete_recipient(current_principal(), recipient_id)
+    return Response(body="", status_code=204)
+
+
+RECIPIENT_CONFIRM = "/api/v1/alerts/recipients/confirm"
+RECIPIENT_TITLE = "Receive alerts at this address"
+
+
+@api.route(
+    RECIPIENT_CONFIRM,
+    summary="Recipient confirmation page",
+    description="The page the emailed link opens: one button that posts the token back.",
+    produces="text/html",
+    query=(),
+    tags=ALERTS,
+)
+def recipient_confirm_page():
+    token = (api.current_request.query_params or {}).get("token", "")
+    return pages.confirm_form(RECIPIENT_TITLE, token, "Yes, send me these alerts")
+
+
+@api.route(
+    RECIPIENT_CONFIRM,
+    ("POST",),
+    summary="Confirm an alert recipient",
+    description="The token of the emailed link, as JSON or as the confirmation page's form.",
+    content_types=("application/json", pages.FORM_TYPE),
+    responses={200: "The recipient, verified", 400: "The link is invalid, used or expired"},
+    tags=ALERTS,
+)
+def confirm_alert_recipient():
+    request = api.current_request
+    if pages.is_form(request):
+        try:
+            recipient = alert_service().confirm_recipient(pages.form_token(request))
+        except DomainError as exc:
+            return pages.outcome(RECIPIENT_TITLE, exc.detail, ok=False)
+        return pages.outcome(RECIPIENT_TITLE, f"{recipient['email']} will receive this account's alerts.", ok=True)
+    return json_response(alert_service().confirm_recipient(json_body(request, "email-confirm")["token"]))
 
 
 @api.route(

@@ -2,7 +2,9 @@
 
     OWNER#<user>  DASHBOARD#<id>                      a dashboard (its definition as JSON)
     OWNER#<user>  ALERT#<id>                          an alert rule, its state; gsi1: ALERT-RULES / <id>
+    OWNER#<user>  RECIPIENT#<id>                      an address the owner may notify, once it confirmed
     RULE#<id>     EVENT#<opened ms, 13 digits>#<id>   one firing of a rule, newest last
+    MAILCAP#<address hash>  HOUR#<epoch hour>         alert mails sent to one address in one hour (TTL)
 
 A rule's state moves ok → firing and back in a transaction with its event, each conditioned
 on the state it expects: two evaluators running at once open one event, and notify once.
@@ -96,6 +98,31 @@ class AlertEventItem(ObservabilityItem):
     @staticmethod
     def key(rule_id: str, opened_at: int, event_id: str) -> tuple[str, str]:
         return f"RULE#{rule_id}", f"EVENT#{opened_at:013d}#{event_id}"
+
+
+class RecipientItem(ObservabilityItem):
+    """An address an owner asked to notify; it receives alerts only once it opened its link."""
+
+    recipient_id = UnicodeAttribute()
+    owner_id = UnicodeAttribute()
+    email = UnicodeAttribute()
+    verified = BooleanAttribute(default=False)
+    token_hash = UnicodeAttribute(null=True)
+    token_expires_at = NumberAttribute(null=True)
+    created_at = NumberAttribute()
+
+    @staticmethod
+    def key(owner_id: str, recipient_id: str) -> tuple[str, str]:
+        return f"OWNER#{owner_id}", f"RECIPIENT#{recipient_id}"
+
+
+class MailCountItem(ObservabilityItem):
+    count = NumberAttribute(default=0)
+    expires_at = NumberAttribute()
+
+    @staticmethod
+    def key(address_hash: str, hour: int) -> tuple[str, str]:
+        return f"MAILCAP#{address_hash}", f"HOUR#{hour}"
 
 
 def encode_cursor(sort_key: str) -> str:
@@ -218,6 +245,55 @@ class ObservabilityStore:
             # Deleted while it was being evaluated: nothing to record.
             if not condition_failed(exc):
                 raise
+
+    def count_rules(self, owner_id: str) -> int:
+        return AlertRuleItem.count(f"OWNER#{owner_id}", AlertRuleItem.sk.startswith("ALERT#"))
+
+    # -- recipients -----------------------------------------------------------------------
+
+    def save_recipient(self, item: RecipientItem) -> None:
+        item.save()
+
+    def recipient(self, owner_id: str, recipient_id: str) -> RecipientItem | None:
+        return get_or_none(RecipientItem, *RecipientItem.key(owner_id, recipient_id))
+
+    def recipients(self, owner_id: str) -> list[RecipientItem]:
+        return list(RecipientItem.query(f"OWNER#{owner_id}", RecipientItem.sk.startswith("RECIPIENT#")))
+
+    def verify_recipient(self, owner_id: str, recipient_id: str, token_hash: str, now: float) -> bool:
+        """Mark the address confirmed if this is its live link; False otherwise."""
+        item = RecipientItem(*RecipientItem.key(owner_id, recipient_id))
+        try:
+            item.update(
+                actions=[
+                    RecipientItem.verified.set(True),
+                    RecipientItem.token_hash.remove(),
+                    RecipientItem.token_expires_at.remove(),
+                ],
+                condition=(RecipientItem.token_hash == token_hash) & (RecipientItem.token_expires_at > now),
+            )
+        except UpdateError as exc:
+            if condition_failed(exc):
+                return False
+            raise
+        return True
+
+    def delete_recipient(self, owner_id: str, recipient_id: str) -> bool:
+        return self._delete(RecipientItem(*RecipientItem.key(owner_id, recipient_id)))
+
+    def take_mail_slot(self, address_hash: str, hour: int, cap: int) -> bool:
+        """Count one mail to an address in an hour, unless `cap` were sent already (then False)."""
+        item = MailCountItem(*MailCountItem.key(address_hash, hour))
+        try:
+            item.update(
+                actions=[MailCountItem.count.add(1), MailCountItem.expires_at.set((hour + 2) * 3600)],
+                condition=MailCountItem.count.does_not_exist() | (MailCountItem.count < cap),
+            )
+        except UpdateError as exc:
+            if condition_failed(exc):
+                return False
+            raise
+        return True
 
     # -- alert events ---------------------------------------------------------------------
 

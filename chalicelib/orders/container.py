@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from chalicelib import clients
 from chalicelib.cache import Cache
+from chalicelib.config import get_settings
 
 # The services and their stores import PynamoDB (and botocore): loaded on first use.
 if TYPE_CHECKING:
@@ -42,7 +43,14 @@ def order_service() -> OrderService:
     from chalicelib.catalog.container import catalog_store
     from chalicelib.orders.service import OrderService
 
-    return OrderService(orders_store(), catalog_store(), cart_service())
+    settings = get_settings()
+    return OrderService(
+        orders_store(),
+        catalog_store(),
+        cart_service(),
+        payment_window_s=settings.order_payment_window_s,
+        max_unpaid=settings.orders_max_unpaid_per_user,
+    )
 
 
 @functools.cache

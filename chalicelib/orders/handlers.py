@@ -19,7 +19,7 @@ from chalice import Blueprint
 from chalicelib import events
 from chalicelib.events.delivery import consume
 from chalicelib.jsonlog import get_logger
-from chalicelib.orders.container import cart_cache, orders_store
+from chalicelib.orders.container import cart_cache, order_service, orders_store
 from chalicelib.orders.resources import CONFIRMATION_QUEUE
 from chalicelib.resources import queue_name, stream_arn
 
@@ -126,6 +126,14 @@ def on_orders_change(event: Any) -> dict[str, Any]:
     order = [r.sequence_number for r in records]
     first = min(failed, key=order.index) if failed else None
     return {"batchItemFailures": [{"itemIdentifier": first}] if first else []}
+
+
+@handlers.schedule("rate(1 minute)")
+def expire_orders(event: Any) -> dict[str, int]:
+    """Unpaid orders past their payment window expire and give their stock back."""
+    counts = order_service().expire_due()
+    log.info("unpaid orders swept", extra=counts)
+    return counts
 
 
 def confirmation_text(order: Any) -> str:

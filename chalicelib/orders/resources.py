@@ -11,7 +11,11 @@ declare(
         key="orders",
         hash_key=Key("pk"),
         range_key=Key("sk"),
-        indexes=(Index("gsi1", Key("gsi1pk"), Key("gsi1sk")),),
+        indexes=(
+            Index("gsi1", Key("gsi1pk"), Key("gsi1sk")),
+            # Unpaid orders by when they expire, for the sweeper (sparse: only unpaid orders have the key).
+            Index("by-pay-by", Key("unpaid_key"), Key("pay_by", "N")),
+        ),
         stream=True,
         ttl_attribute="expires_at",
         stream_failure_queue="orders-stream-failures",

@@ -27,12 +27,14 @@ from chalicelib.errors import BadRequest, Conflict, DomainError, NotFound, Unpro
 from chalicelib.orders.errors import InsufficientStock
 from chalicelib.orders.provider import PaymentProvider
 from chalicelib.orders.store import (
+    UNPAID,
     HistoryEntry,
     IdempotencyItem,
     OrderItem,
     OrdersStore,
     PaymentItem,
     Shortfall,
+    TooManyUnpaid,
     user_orders_key,
 )
 
@@ -43,12 +45,15 @@ MAX_PAGE = 100
 
 # status → the statuses it may go to
 TRANSITIONS: dict[str, tuple[str, ...]] = {
-    "pending_payment": ("paid", "cancelled"),
+    "pending_payment": ("paid", "cancelled", "expired"),
     "paid": ("shipped", "cancelled"),
     "shipped": ("delivered",),
     "delivered": (),
     "cancelled": (),
+    # Not paid within the payment window: the sweeper gave its stock back.
+    "expired": (),
 }
+SWEEP_BATCH = 100
 # What an administrator may set by hand; `paid` comes from a payment, a paid order's
 # cancellation from its refund.
 ADMIN_TARGETS = ("shipped", "delivered", "cancelled")
@@ -204,6 +209,7 @@ def order_view(order: OrderItem, with_history: bool = True) -> dict[str, Any]:
         "total_cents": int(order.total_cents),
         "currency": order.currency,
         "payment_id": order.payment_id,
+        "pay_by": iso(order.pay_by) if order.status == "pending_payment" else None,
         "created_at": iso(order.created_at),
         "updated_at": iso(order.updated_at),
     }
@@ -228,12 +234,20 @@ def decode_cursor(cursor: str) -> str:
 
 class OrderService:
     def __init__(
-        self, store: OrdersStore, catalog: CatalogStore, carts: CartService, clock: Callable[[], float] = time.time
+        self,
+        store: OrdersStore,
+        catalog: CatalogStore,
+        carts: CartService,
+        clock: Callable[[], float] = time.time,
+        payment_window_s: float = 1800,
+        max_unpaid: int = 5,
     ) -> None:
         self.store = store
         self.catalog = catalog
         self.carts = carts
         self.clock = clock
+        self.payment_window_s = payment_window_s
+        self.max_unpaid = max_unpaid
 
     def place(self, principal: Principal, email: str | None) -> dict[str, Any]:
         user_id = principal.user_id
@@ -260,11 +274,17 @@ class OrderService:
             history=[HistoryEntry(status="pending_payment", at=now, by=user_id)],
             created_at=now,
             updated_at=now,
+            pay_by=now + self.payment_window_s,
+            unpaid_key=UNPAID,
             gsi1pk=user_orders_key(user_id),
             gsi1sk=f"ORDER#{int(now * 1000):013d}#{order_id}",
         )
         try:
-            self.store.place_order(order, quantities, int(cart.version))  # type: ignore[union-attr]
+            self.store.place_order(order, quantities, int(cart.version), self.max_unpaid)  # type: ignore[union-attr]
+        except TooManyUnpaid:
+            raise Conflict(
+                f"You have {self.max_unpaid} orders awaiting payment; pay or cancel one before ordering again"
+            ) from None
         except Shortfall as short:
             current = self.catalog.products(short.product_ids, consistent=True)
             raise InsufficientStock(self._shortfall(list(short.product_ids), quantities, current)) from None
@@ -327,6 +347,15 @@ class OrderService:
             raise Conflict(f"Order {order_id} changed meanwhile; read it again")
         return self.get(principal, order_id)
 
+    def expire_due(self) -> dict[str, int]:
+        """The sweeper: every unpaid order past its payment window expires and gives its stock
+        back, unless a payer holds it (then the payment decides)."""
+        now = self.clock()
+        counts = {"expired": 0, "kept": 0}
+        for order in self.store.unpaid_due(now, SWEEP_BATCH):
+            counts["expired" if self.store.expire(order, now) else "kept"] += 1
+        return counts
+
     def set_status(self, principal: Principal, order_id: str, to: str) -> dict[str, Any]:
         order = self._own(principal, order_id)
         current = order.status
@@ -335,6 +364,8 @@ class OrderService:
             raise Conflict(f"Order {order_id} is {current}; it cannot become {to} (from {current}: {allowed})")
         if to == "paid":
             raise Conflict("An order becomes paid by a payment, not by hand")
+        if to == "expired":
+            raise Conflict("An order expires by itself when its payment window ends")
         if to == "cancelled" and current == "paid":
             raise Conflict("A paid order is cancelled by refunding its payment")
         if to == "cancelled":
@@ -472,7 +503,14 @@ class PaymentService:
             created_at=now,
         )
         view = payment_view(payment)
-        self.store.record_payment(payment, record, json.dumps({"payment": view}), by=principal.user_id)
+        if not self.store.record_payment(
+            payment, record, json.dumps({"payment": view}), by=principal.user_id, user_id=order.user_id
+        ):
+            # Slower than its claim, and the order expired meanwhile: the expiry won, so the
+            # money goes back (the provider's key makes this refund happen once).
+            if charge.status == "succeeded":
+                self.provider.refund(charge_id=charge.id, key=payment_id)
+            raise Conflict(f"Order {order_id} expired while it was being paid; the charge was refunded")
         return view
 
     def get(self, principal: Principal, payment_id: str) -> dict[str, Any]:

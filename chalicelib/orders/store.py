@@ -3,7 +3,8 @@
 | item | pk | sk | notes |
 |---|---|---|---|
 | cart | `CART#<user>` | `CART` | lines as JSON, `version` for optimistic writes |
-| order | `ORDER#<id>` | `ORDER` | price snapshot, status history; gsi1 = `USER#<user>` / `ORDER#<ms>#<id>` |
+| order | `ORDER#<id>` | `ORDER` | price snapshot, history; gsi1 `USER#<user>` / `ORDER#<ms>#<id>`; by-pay-by (unpaid) |
+| unpaid count | `UNPAID#<user>` | `COUNT` | the user's open unpaid orders, kept under the cap by every transition |
 | payment | `PAYMENT#<id>` | `PAYMENT` | one per charge attempt (succeeded, declined, refunded) |
 | idempotency record | `IDEMPOTENCY#<user>#<key hash>` | `IDEMPOTENCY` | request hash, stored outcome, TTL |
 | simulated charge | `SIMCHARGE#<provider key>` | `CHARGE` | the simulated provider's ledger |
@@ -11,7 +12,11 @@
 
 Everything that must change together changes in one TransactWriteItems: placing an order
 (order + every product's stock + the cart), paying (payment + order + idempotency record),
-cancelling and refunding (order + stock back).
+cancelling, refunding and expiring (order + stock back + the unpaid count).
+
+An unpaid order expires at `pay_by`: the sweeper's transition is conditioned on the order
+still pending, past `pay_by` and not claimed by a payer (`paying_until`), and a payer's claim
+is conditioned on `pay_by` not passed, so a payment racing the expiry has exactly one winner.
 """
 
 from __future__ import annotations
@@ -67,6 +72,32 @@ class ByUser(GlobalSecondaryIndex):
     gsi1sk = UnicodeAttribute(range_key=True)
 
 
+class ByPayBy(GlobalSecondaryIndex):
+    """Sparse: only unpaid orders carry `unpaid_key`, so the sweeper reads just those, oldest first."""
+
+    class Meta:
+        index_name = "by-pay-by"
+        projection = AllProjection()
+
+    unpaid_key = UnicodeAttribute(hash_key=True)
+    pay_by = NumberAttribute(range_key=True)
+
+
+UNPAID = "UNPAID"
+
+
+class UnpaidCountItem(OrdersItem):
+    count = NumberAttribute(default=0)
+
+    @staticmethod
+    def key(user_id: str) -> tuple[str, str]:
+        return f"UNPAID#{user_id}", "COUNT"
+
+
+class TooManyUnpaid(Exception):
+    """The user holds the most unpaid orders allowed."""
+
+
 class OrderItem(OrdersItem):
     order_id = UnicodeAttribute()
     user_id = UnicodeAttribute()
@@ -83,9 +114,13 @@ class OrderItem(OrdersItem):
     # Who is charging the order right now, and until when (a crashed payer's claim runs out).
     paying_id = UnicodeAttribute(null=True)
     paying_until = NumberAttribute(null=True)
+    # When an unpaid order expires; `unpaid_key` is set only while it is unpaid.
+    pay_by = NumberAttribute(null=True)
+    unpaid_key = UnicodeAttribute(null=True)
     gsi1pk = UnicodeAttribute()
     gsi1sk = UnicodeAttribute()
     by_user = ByUser()
+    by_pay_by = ByPayBy()
 
     @staticmethod
     def key(order_id: str) -> tuple[str, str]:
@@ -205,10 +240,11 @@ class OrdersStore:
 
     # -- orders -----------------------------------------------------------------------------
 
-    def place_order(self, order: OrderItem, quantities: dict[int, int], cart_version: int) -> None:
-        """The order, every product's stock taken under `stock >= quantity`, the cart emptied:
-        all or nothing. Shortfall names the products that could not cover it; Conflict means
-        the cart changed meanwhile."""
+    def place_order(self, order: OrderItem, quantities: dict[int, int], cart_version: int, max_unpaid: int) -> None:
+        """The order, every product's stock taken under `stock >= quantity`, the cart emptied,
+        the user's unpaid count raised under `max_unpaid`: all or nothing. Shortfall names the
+        products that could not cover it; TooManyUnpaid means the cap; Conflict means the cart
+        changed meanwhile."""
         product_ids = list(quantities)
         try:
             with TransactWrite(connection=transaction_connection(OrdersItem)) as transaction:
@@ -217,13 +253,20 @@ class OrdersStore:
                     item, actions = _stock_change(product_id, -quantities[product_id])
                     condition = (ProductItem.stock >= quantities[product_id]) & (ProductItem.deleted == False)  # noqa: E712
                     transaction.update(item, actions=actions, condition=condition)
+                transaction.update(
+                    UnpaidCountItem(*UnpaidCountItem.key(order.user_id)),
+                    actions=[UnpaidCountItem.count.add(1)],
+                    condition=UnpaidCountItem.count.does_not_exist() | (UnpaidCountItem.count < max_unpaid),
+                )
                 transaction.delete(CartItem(*CartItem.key(order.user_id)), condition=CartItem.version == cart_version)
         except TransactWriteError as exc:
-            # PynamoDB sends deletes, then puts, then updates: the cart, the order, the products.
+            # PynamoDB sends deletes, then puts, then updates: the cart, the order, the products, the count.
             failed = failed_conditions(exc)
-            short = tuple(pid for pid, bad in zip(product_ids, failed[2:], strict=True) if bad)
+            short = tuple(pid for pid, bad in zip(product_ids, failed[2 : 2 + len(product_ids)], strict=True) if bad)
             if short:
                 raise Shortfall(short) from None
+            if failed[-1:] == [True]:
+                raise TooManyUnpaid() from None
             if failed[:1] == [True]:
                 raise Conflict("The cart changed while the order was being placed; review it and order again") from None
             raise
@@ -258,6 +301,12 @@ class OrdersStore:
             OrderItem.updated_at.set(now),
         ]
 
+    @staticmethod
+    def _no_longer_unpaid(transaction: TransactWrite, user_id: str) -> list[Any]:
+        """The unpaid count goes down with the transition; the order leaves the sweeper's index."""
+        transaction.update(UnpaidCountItem(*UnpaidCountItem.key(user_id)), actions=[UnpaidCountItem.count.add(-1)])
+        return [OrderItem.unpaid_key.remove()]
+
     def change_status(self, order_id: str, current: str, to: str, by: str, now: float) -> bool:
         """Move an order from `current` to `to`; False if it was not in `current` any more."""
         try:
@@ -284,15 +333,46 @@ class OrdersStore:
             raise
         return True
 
-    def _cancel_into(self, transaction: TransactWrite, order: OrderItem, by: str, now: float) -> None:
+    def _cancel_into(
+        self,
+        transaction: TransactWrite,
+        order: OrderItem,
+        by: str,
+        now: float,
+        to: str = "cancelled",
+        condition: Any = None,
+    ) -> None:
+        actions = self._status_actions(to, by, now)
+        if order.status == "pending_payment":
+            actions += self._no_longer_unpaid(transaction, order.user_id)
+        unchanged = OrderItem.status == order.status
         transaction.update(
             OrderItem(*OrderItem.key(order.order_id)),
-            actions=self._status_actions("cancelled", by, now),
-            condition=OrderItem.status == order.status,
+            actions=actions,
+            condition=unchanged if condition is None else unchanged & condition,
         )
         for product_id, quantity in order.quantities().items():
             item, actions = _stock_change(product_id, quantity)
             transaction.update(item, actions=actions, condition=ProductItem.pk.exists())
+
+    def expire(self, order: OrderItem, now: float) -> bool:
+        """An unpaid order past `pay_by` becomes `expired` and gives its stock back, unless it was
+        paid, cancelled or claimed by a payer meanwhile (then False: the payment wins)."""
+        unclaimed = OrderItem.paying_until.does_not_exist() | (OrderItem.paying_until < now)
+        try:
+            with TransactWrite(connection=transaction_connection(OrdersItem)) as transaction:
+                self._cancel_into(
+                    transaction, order, "system", now, to="expired", condition=(OrderItem.pay_by <= now) & unclaimed
+                )
+        except TransactWriteError as exc:
+            if any(failed_conditions(exc)):
+                return False
+            raise
+        return True
+
+    def unpaid_due(self, now: float, limit: int) -> list[OrderItem]:
+        """Unpaid orders whose `pay_by` has passed, oldest first (the index is eventually consistent)."""
+        return list(OrderItem.by_pay_by.query(UNPAID, OrderItem.pay_by <= now, limit=limit))
 
     def _refund_into(self, transaction: TransactWrite, payment: PaymentItem) -> None:
         transaction.update(
@@ -322,7 +402,8 @@ class OrdersStore:
         """Reserve a pending order for one payer, so two requests (two idempotency keys, say)
         never charge it twice. The same payer may take it again; a stale claim runs out."""
         free = OrderItem.paying_until.does_not_exist() | (OrderItem.paying_until < now)
-        condition = (OrderItem.status == "pending_payment") & (free | (OrderItem.paying_id == payment_id))
+        in_time = OrderItem.pay_by.does_not_exist() | (OrderItem.pay_by > now)
+        condition = (OrderItem.status == "pending_payment") & in_time & (free | (OrderItem.paying_id == payment_id))
         try:
             OrderItem(*OrderItem.key(order_id)).update(
                 actions=[OrderItem.paying_id.set(payment_id), OrderItem.paying_until.set(now + hold_s)],
@@ -344,24 +425,33 @@ class OrdersStore:
             if not condition_failed(exc):  # another payer's claim now: not ours to release
                 raise
 
-    def record_payment(self, payment: PaymentItem, idempotency: IdempotencyItem, outcome: str, by: str) -> None:
+    def record_payment(
+        self, payment: PaymentItem, idempotency: IdempotencyItem, outcome: str, by: str, user_id: str
+    ) -> bool:
         """Store the payment and the request's outcome; a succeeded payment also marks the order
-        paid. The payer's claim on the order is released either way."""
+        paid. The payer's claim on the order is released either way. False when the claim was
+        lost (a payment slower than its hold, the order expired meanwhile): nothing is stored."""
         order = OrderItem(*OrderItem.key(payment.order_id))
         release = [OrderItem.paying_id.remove(), OrderItem.paying_until.remove()]
-        with TransactWrite(connection=transaction_connection(OrdersItem)) as transaction:
-            transaction.save(payment, condition=PaymentItem.pk.does_not_exist())
-            if payment.status == "succeeded":
-                actions = [
-                    *self._status_actions("paid", by, payment.created_at),
-                    OrderItem.payment_id.set(payment.payment_id),
-                ]
-                transaction.update(
-                    order, actions=actions + release, condition=OrderItem.paying_id == payment.payment_id
-                )
-            else:
-                transaction.update(order, actions=release, condition=OrderItem.paying_id == payment.payment_id)
-            self._complete_into(transaction, idempotency, outcome)
+        claimed = (OrderItem.paying_id == payment.payment_id) & (OrderItem.status == "pending_payment")
+        try:
+            with TransactWrite(connection=transaction_connection(OrdersItem)) as transaction:
+                transaction.save(payment, condition=PaymentItem.pk.does_not_exist())
+                if payment.status == "succeeded":
+                    actions = [
+                        *self._status_actions("paid", by, payment.created_at),
+                        OrderItem.payment_id.set(payment.payment_id),
+                        *self._no_longer_unpaid(transaction, user_id),
+                    ]
+                    transaction.update(order, actions=actions + release, condition=claimed)
+                else:
+                    transaction.update(order, actions=release, condition=claimed)
+                self._complete_into(transaction, idempotency, outcome)
+        except TransactWriteError as exc:
+            if any(failed_conditions(exc)):
+                return False
+            raise
+        return True
 
     def payment(self, payment_id: str) -> PaymentItem | None:
         return get_or_none(PaymentItem, *PaymentItem.key(payment_id))

@@ -30,6 +30,8 @@ def stack():
             "ARGON2_MEMORY_KIB": "16",
             "ADMIN_USERNAME": ADMIN["username"],
             "ADMIN_PASSWORD": ADMIN["password"],
+            # Catalog ingestion reads from a local stand-in for dummyjson.com.
+            "WEBHOOK_ALLOW_PRIVATE": "true",
         }
     )
     yield stack

@@ -5,45 +5,14 @@ and the ninety refused are told which product ran short, with their carts left a
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from chalicelib import clients
 from chalicelib.auth.principal import Principal
-from chalicelib.config import get_settings
-from devstack.services import MotoService, free_port
-from tests.support.commerce import bind_stores, reset_services
 
 SHOPPERS = 100
 STOCK = 10
-
-
-@pytest.fixture
-def moto_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    service = MotoService()
-    service.start()
-    monkeypatch.setenv("AWS_ENDPOINT_URL", service.url)
-    monkeypatch.setenv("RESOURCE_PREFIX", f"race{free_port()}")
-    # Nothing listens there: the cart cache degrades to DynamoDB, as with Redis down.
-    monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(name, "testing")
-    get_settings.cache_clear()
-    clients.reset()
-    from chalicelib import resources
-    from devstack import bootstrap
-
-    settings = get_settings()
-    for key in ("catalog", "orders"):
-        bootstrap.create_table(resources.TABLES[key], settings)
-    bind_stores(monkeypatch, settings)
-    yield service.url
-    service.stop()
-    reset_services()
-    get_settings.cache_clear()
-    clients.reset()
 
 
 @pytest.mark.usefixtures("moto_server")

@@ -293,7 +293,15 @@ def alerts(store: Any, logs: FakeLogs, sent: list[tuple[str, dict[str, Any]]], c
             raise ConnectionError("receiver down")
         sent.append((channel["to"], message))
 
-    return AlertService(store, logs, notify, check_url=lambda url: None, clock=lambda: clock[0])
+    return AlertService(
+        store,
+        logs,
+        notify,
+        check_url=lambda url: None,
+        owner_email=lambda owner_id: "ops@example.com",
+        send_email=lambda *mail: None,
+        clock=lambda: clock[0],
+    )
 
 
 def test_a_rule_fires_once_stays_quiet_and_resolves_once(observability_store):

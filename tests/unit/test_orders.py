@@ -20,9 +20,9 @@ def test_money_is_counted_in_cents_without_float_drift() -> None:
     assert amount(599600) == 5996.0 and amount(1999) == 19.99
 
 
-def test_the_status_machine_ends_in_delivered_or_cancelled() -> None:
-    assert TRANSITIONS["pending_payment"] == ("paid", "cancelled")
-    assert TRANSITIONS["delivered"] == TRANSITIONS["cancelled"] == ()
+def test_the_status_machine_ends_in_delivered_cancelled_or_expired() -> None:
+    assert TRANSITIONS["pending_payment"] == ("paid", "cancelled", "expired")
+    assert TRANSITIONS["delivered"] == TRANSITIONS["cancelled"] == TRANSITIONS["expired"] == ()
 
 
 def test_a_shortfall_names_every_product_short() -> None:

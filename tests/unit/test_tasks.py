@@ -480,3 +480,24 @@ def test_the_time_limit_must_end_before_the_queue_could_deliver_again(monkeypatc
     finally:
         get_settings.cache_clear()
         container.timing.cache_clear()
+
+
+def test_a_task_redispatched_between_the_workers_read_and_its_start_runs_once_under_the_new_dispatch(world, calls):
+    task = world.create(in_s=0.5)
+    world.dispatcher.dispatch(task["id"])
+    first, _ = world.queue.pop()
+    redispatched = []
+
+    def redispatch_while_waiting(seconds: float) -> None:
+        # The worker has read the task (queued under the first dispatch) and waits out the last
+        # half second; meanwhile the sweep, taking the message for lost, dispatches it again.
+        world.clock.advance(seconds)
+        redispatched.append(world.dispatcher.dispatch(task["id"], superseding=first["dispatch_id"]))
+
+    world.worker.sleep = redispatch_while_waiting
+    assert world.worker.handle(first) == "skipped"
+    assert redispatched == [True]
+    second, _ = world.queue.pop()
+    assert second["dispatch_id"] != first["dispatch_id"]
+    assert world.worker.handle(second) == "completed"
+    assert calls.runs == [(task["id"], 1)]

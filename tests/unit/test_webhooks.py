@@ -13,6 +13,7 @@ from typing import ClassVar
 import pytest
 
 from chalicelib import webhooks
+from chalicelib.errors import BadRequest
 from chalicelib.webhooks import WebhookFailed, WebhookRefused
 
 
@@ -47,6 +48,17 @@ def test_urls_that_are_not_plain_http_are_refused(url, reason):
         ("224.0.0.1", False, False),
         ("0.0.0.0", False, False),
         ("100.64.0.1", False, False),
+        # IPv6 forms that carry an IPv4 address are judged as that address.
+        ("::ffff:169.254.169.254", False, False),
+        ("::169.254.169.254", False, False),
+        ("::127.0.0.1", False, True),
+        ("::10.0.0.5", False, True),
+        ("64:ff9b::a9fe:a9fe", False, False),
+        ("64:ff9b::7f00:1", False, True),
+        ("64:ff9b::5db8:d822", True, True),
+        ("2002:a9fe:a9fe::1", False, False),
+        ("2002:7f00:1::", False, True),
+        ("2002:5db8:d822::1", True, True),
     ],
 )
 def test_which_addresses_are_allowed(address, public_only, private_allowed):
@@ -144,3 +156,75 @@ def test_an_unreachable_receiver_is_a_transient_failure():
         port = probe.getsockname()[1]
     with pytest.raises(WebhookFailed, match="ConnectionRefused"):
         webhooks.post_json(f"http://127.0.0.1:{port}/", {}, allow_private=True, timeout_s=2)
+
+
+class Redirector(BaseHTTPRequestHandler):
+    """Answers GET /hop/<n> with a redirect to Redirector.targets[n], anything else with JSON."""
+
+    targets: ClassVar[list[str]] = []
+    seen: ClassVar[list[str]] = []
+
+    def do_GET(self):
+        Redirector.seen.append(self.path)
+        if self.path.startswith("/hop/"):
+            self.send_response(302)
+            self.send_header("Location", Redirector.targets[int(self.path.rsplit("/", 1)[1])])
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b'{"products": []}')
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def redirector() -> Iterator[int]:
+    Redirector.seen = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Redirector)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["http://169.254.169.254/latest/meta-data/", "http://[::ffff:169.254.169.254]/", "http://[64:ff9b::a9fe:a9fe]/"],
+)
+def test_fetch_checks_every_redirect_hop(redirector, target):
+    Redirector.targets = [f"http://127.0.0.1:{redirector}/hop/1", target]
+    with pytest.raises(WebhookRefused, match="not allowed"):
+        webhooks.fetch(f"http://127.0.0.1:{redirector}/hop/0", allow_private=True)
+    assert Redirector.seen == ["/hop/0", "/hop/1"]
+
+
+def test_fetch_follows_allowed_redirects_and_refuses_loops(redirector):
+    Redirector.targets = [f"http://127.0.0.1:{redirector}/products"]
+    fetched = webhooks.fetch(f"http://127.0.0.1:{redirector}/hop/0", allow_private=True)
+    assert (fetched.status, fetched.body, fetched.url) == (
+        200,
+        b'{"products": []}',
+        f"http://127.0.0.1:{redirector}/products",
+    )
+    Redirector.targets = [f"http://127.0.0.1:{redirector}/hop/0"]
+    with pytest.raises(WebhookRefused, match="redirects"):
+        webhooks.fetch(f"http://127.0.0.1:{redirector}/hop/0", allow_private=True)
+
+
+def test_ingest_reads_through_the_guard_and_hides_why_a_url_failed(tmp_path, redirector):
+    from chalicelib.catalog.ingest import HttpCache
+
+    with pytest.raises(BadRequest, match="is not allowed"):
+        HttpCache(tmp_path).get_json(f"http://127.0.0.1:{redirector}/products")
+    assert Redirector.seen == []
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    with pytest.raises(BadRequest) as refused:
+        HttpCache(tmp_path, allow_private=True).get_json(f"http://127.0.0.1:{closed}/")
+    assert refused.value.detail == f"http://127.0.0.1:{closed}/ could not be read"
+    assert HttpCache(tmp_path, allow_private=True).get_json(f"http://127.0.0.1:{redirector}/products") == {
+        "products": []
+    }

@@ -1,0 +1,54 @@
+"""The small HTML pages a link in an email opens: one button that posts the link's token back.
+
+Opening the link changes nothing (a mail scanner that follows it confirms nothing); the page
+loads nothing and may post only to itself."""
+
+from __future__ import annotations
+
+import html
+from urllib.parse import parse_qs
+
+from chalice import Response
+
+PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
+PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>body{{font-family:sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem}}
+.error{{color:#a00}}.ok{{color:#070}}</style>
+</head><body><h1>{title}</h1>{body}</body></html>
+"""
+FORM = """<form method="post"><input type="hidden" name="token" value="{token}">
+<button type="submit">{button}</button></form>"""
+FORM_TYPE = "application/x-www-form-urlencoded"
+
+
+def page(title: str, body: str, status: int = 200) -> Response:
+    return Response(
+        body=PAGE.format(title=html.escape(title), body=body),
+        status_code=status,
+        headers={
+            "Content-Type": "text/html; charset=utf-8",
+            "Content-Security-Policy": PAGE_CSP,
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def confirm_form(title: str, token: str, button: str) -> Response:
+    """The page of an emailed link: the token, and one button that posts it back."""
+    return page(title, FORM.format(token=html.escape(token, quote=True), button=html.escape(button)))
+
+
+def outcome(title: str, message: str, ok: bool) -> Response:
+    css = "ok" if ok else "error"
+    return page(title, f'<p class="{css}">{html.escape(message)}</p>', 200 if ok else 400)
+
+
+def is_form(request: object) -> bool:
+    return (getattr(request, "headers", {}).get("content-type") or "").startswith(FORM_TYPE)
+
+
+def form_token(request: object) -> str:
+    raw = getattr(request, "raw_body", None) or b""
+    return (parse_qs(raw.decode("utf-8", "replace")).get("token") or [""])[0]
