@@ -79,7 +79,7 @@ class IdentityService:
 
     def register(self, data: dict[str, Any], roles: tuple[str, ...] = ("user",)) -> dict[str, Any]:
         problems = []
-        if data["password"] != data["password2"]:
+        if data.get("password2", data["password"]) != data["password"]:
             problems.append(FieldError("$.password2", "The two passwords do not match"))
         problems += password_problems(
             data["password"],
@@ -238,7 +238,7 @@ class IdentityService:
         user = self._user(principal)
         if not user.password_hash or not self.passwords.verify(user.password_hash, data["old_password"]):
             raise ValidationFailed([FieldError("$.old_password", "The current password is wrong")])
-        if data["new_password"] != data["new_password2"]:
+        if data.get("new_password2", data["new_password"]) != data["new_password"]:
             raise ValidationFailed([FieldError("$.new_password2", "The two passwords do not match")])
         self._set_password(user, data["new_password"])
 
