@@ -50,7 +50,7 @@ def _outcome_event(record: Any) -> dict[str, Any] | None:
         return None
     data: dict[str, Any] = {
         "task_id": _string(new, "task_id"),
-        "owner_id": _string(new, "owner_id"),
+        "user_id": _string(new, "owner_id"),
         "name": _string(new, "name"),
         "kind": _string(new, "kind"),
         "status": status,
