@@ -264,9 +264,10 @@ def password_reset_submit():
     try:
         identity_service().confirm_password_reset(token, fields.get("new_password", ""))
     except ValidationFailed as exc:
-        return _reset_page(token, _paragraphs("error", *(e.message for e in exc.errors)), status=400)
+        # A dead link (used, expired, unknown) gets the email form, to ask for a new one.
+        dead = any(e.path == "$.token" for e in exc.errors)
+        return _reset_page(None if dead else token, _paragraphs("error", *(e.message for e in exc.errors)), 400)
     except DomainError as exc:
-        # A used or expired link: ask for a new one.
         return _reset_page(None, _paragraphs("error", exc.detail), status=400)
     return _reset_page(None, _paragraphs("ok", "Your password is changed. You can log in now."))
 

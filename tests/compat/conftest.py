@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from devstack.demo_catalog import products
 from tests.compat.curl import Curl
 from tests.e2e.conftest import ADMIN, Api
 from tests.e2e.users import login
@@ -43,3 +44,14 @@ def curl(stack):
 def admin(stack) -> dict[str, str]:
     with Api(stack.endpoints["api"]) as session:
         return login(session, ADMIN["username"], ADMIN["password"])
+
+
+@pytest.fixture(scope="package")
+def catalog(stack, admin):
+    """DummyJSON's first ids, as `make ingest SOURCE=https://dummyjson.com/products` leaves them:
+    the products by id, as served."""
+    with Api(stack.endpoints["api"]) as api:
+        report = api.post("/api/v1/admin/ingest", json={"products": products(5)}, headers=admin)
+        assert report.status_code == 200, report.text
+        stack.settle()
+        return {p["id"]: api.get(f"/api/v1/products/{p['id']}") for p in products(5)}
