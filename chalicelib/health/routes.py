@@ -34,7 +34,8 @@ def _body(report) -> dict:
     "/health",
     summary="Dependency report",
     description="Checks DynamoDB, SQS, OpenSearch and Redis concurrently. `degraded` means an optional "
-    "component (Redis) is down and the API still serves; `unhealthy` means a required one is down.",
+    "component (Redis) is down and the API still serves; `unhealthy` means a required one is down. "
+    "`components` repeats two of them as booleans (`database`, `redis`) for the tasks seed's client.",
     tags=TAGS,
     aliases=("/api/v1/health",),
     responses={200: "The report (status may be healthy, degraded or unhealthy)"},
