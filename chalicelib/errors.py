@@ -56,6 +56,10 @@ class Conflict(DomainError):
     slug, title = "conflict", "Conflict"
 
 
+class UnsupportedMediaType(DomainError):
+    slug, title = "unsupported-media-type", "Unsupported media type"
+
+
 class UnprocessableEntity(DomainError):
     slug, title = "unprocessable-entity", "Unprocessable entity"
 

@@ -129,7 +129,7 @@ declare(
             # Consumers with queues of their own (chalicelib/catalog, chalicelib/orders, chalicelib/audit).
             ("catalog-stock-refresh", ("order.created", "order.status_changed"), "catalog-stock"),
             ("order-confirmation-mail", ("order.created",), "order-confirmations"),
-            ("audit-trail", ("user.", "cart.", "order.", "payment."), "audit"),
+            ("audit-trail", ("user.", "cart.", "order.", "payment.", "task."), "audit"),
         ),
     ),
 )

@@ -71,6 +71,8 @@ def _product(product_id: int, rng: random.Random, base: dict[str, Any] | None) -
     }
 
 
-def products(count: int, seed: int = 7, first_id: int = 1) -> list[dict[str, Any]]:
+def products(count: int, seed: int = 7, first_id: int = 1, famous: bool | None = None) -> list[dict[str, Any]]:
+    """`famous` (default: when the ids start at 1) gives the first products well-known names."""
     rng = random.Random(seed)
-    return [_product(first_id + n, rng, FAMOUS[n] if n < len(FAMOUS) and first_id == 1 else None) for n in range(count)]
+    named = first_id == 1 if famous is None else famous
+    return [_product(first_id + n, rng, FAMOUS[n] if n < len(FAMOUS) and named else None) for n in range(count)]

@@ -2,8 +2,13 @@
 
 An administrator and three shoppers, 200 products in 13 categories (devstack/demo_catalog.py,
 fixed seed), orders in every state and carts with something in them. Running it again
-changes nothing: products are upserted by id (unchanged ones are not written), accounts and
-orders are only created when missing, carts are only written when they differ.
+changes nothing: accounts, orders and products are only created when missing, carts are only
+written when they differ.
+
+The demo products take ids from DEMO_FIRST_ID up, a block no DummyJSON-shaped source uses
+(DummyJSON's ids run from 1 to about 200), and a product already stored under one of those ids
+is left as it is: `make seed` never replaces products that `make ingest` or an administrator
+put there.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ if TYPE_CHECKING:
 
 PRODUCTS = 200
 SEED = 7
+DEMO_FIRST_ID = 1_000_001
 ADMIN = ("shop-admin", "admin@shop.example", "Quartz-meadow-4-violin")
 PASSWORD = "tulip orbit lantern 7"
 # username → (orders to place: lines and how far each goes, then what is left in the cart). Lines
@@ -95,17 +101,21 @@ def main() -> int:
     if not connect():
         return 1
     from chalicelib.auth.container import identity_service
-    from chalicelib.catalog.container import ingestor
+    from chalicelib.catalog.container import catalog_store, ingestor
 
     username, email, password = ADMIN
     identity_service().ensure_admin(username, email, password)
     admin = identity_service().authenticate_bearer(identity_service().login(username, password, "seed")["access"])
-    catalog = products(PRODUCTS, seed=SEED)
-    report = ingestor().run(catalog)
+    catalog = products(PRODUCTS, seed=SEED, first_id=DEMO_FIRST_ID, famous=True)
+    stored = catalog_store().stored(product["id"] for product in catalog)
+    missing = [product for product in catalog if product["id"] not in stored]
+    report = ingestor().run(missing) if missing else None
     stocked = [product["id"] for product in catalog if product["stock"] >= MIN_STOCK]
+    first, last = catalog[0]["id"], catalog[-1]["id"]
     print(
-        f"products: {report.received} ({report.created} created, {report.updated} updated, "
-        f"{report.unchanged} unchanged); categories created: {len(report.categories_created)}"
+        f"products {first}-{last}: {report.created if report else 0} created, {len(stored)} already there "
+        f"(left as they are; other products are never touched); "
+        f"categories created: {len(report.categories_created) if report else 0}"
     )
     for name, (orders, cart) in SHOPPERS.items():
         principal = shopper(name)

@@ -12,7 +12,7 @@ api = ApiBlueprint(__name__)
 @api.route(
     "/api/v1/admin/audit",
     summary="The audit log",
-    description="One day's user, cart, order and payment events (UTC), newest first; `type` keeps the types "
+    description="One day's user, cart, order, payment and task events (UTC), newest first; `type` keeps the types "
     "starting with it (`order.`). Each event appears once however often it was delivered.",
     query=(
         QueryParam("day", {"type": "string", "format": "date"}, "Default: today"),

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import html
-from urllib.parse import parse_qs
 
 from chalice import Response
 
+from chalicelib import schemas
 from chalicelib.auth.container import identity_service
 from chalicelib.auth.guard import client_of
 from chalicelib.auth.principal import current_principal
-from chalicelib.errors import BadRequest, DomainError, ValidationFailed
-from chalicelib.http import pages
+from chalicelib.errors import DomainError, ValidationFailed
+from chalicelib.http import forms, pages
+from chalicelib.http.errors import problem_for
+from chalicelib.http.forms import FORM_TYPES
 from chalicelib.http.requests import json_body
-from chalicelib.http.routing import ApiBlueprint, json_response
+from chalicelib.http.routing import ApiBlueprint, QueryParam, json_response
 
 api = ApiBlueprint(__name__)
 TAGS = ("identity",)
@@ -241,60 +243,87 @@ def email_confirm_page():
 
 CONFIRM_TITLE = "Confirm your email address"
 RESET_PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
+# Plain HTML forms posting back to the page's own address: they work without JavaScript and
+# load nothing, so the strict CSP above holds.
 RESET_PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Choose a new password</title>
+<title>{title}</title>
 <style>body{{font-family:sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem}}
 input{{display:block;width:100%;margin:.3rem 0 1rem;padding:.4rem}}.error{{color:#a00}}.ok{{color:#070}}</style>
-</head><body><h1>Choose a new password</h1>{message}
-<form method="post"><input type="hidden" name="token" value="{token}">
-<label>New password<input type="password" name="new_password" minlength="10" required></label>
-<button type="submit">Set password</button></form></body></html>
+</head><body><h1>{title}</h1>{message}{form}</body></html>
 """
+EMAIL_FORM = """<form method="post">
+<label>Email<input type="email" name="email" autocomplete="email" maxlength="254" required></label>
+<button type="submit">Send me a reset link</button></form>"""
+TOKEN_FORM = """<form method="post"><input type="hidden" name="token" value="{token}">
+<label>New password<input type="password" name="new_password" minlength="10" autocomplete="new-password" required>
+</label><button type="submit">Set password</button></form>"""
+SENT = "If the address has an account, a link to choose a new password is on its way. It works once."
 
 
-def _reset_page(token: str, message: str = "", status: int = 200) -> Response:
-    body = RESET_PAGE.format(token=html.escape(token, quote=True), message=message)
+def _reset_page(token: str | None, message: str = "", status: int = 200) -> Response:
+    """The token form when a token is known (the mailed link), else the email form."""
+    if token is None:
+        title, form = "Reset your password", EMAIL_FORM
+    else:
+        title, form = "Choose a new password", TOKEN_FORM.format(token=html.escape(token, quote=True))
     return Response(
-        body=body,
+        body=RESET_PAGE.format(title=title, message=message, form=form),
         status_code=status,
         headers={"Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": RESET_PAGE_CSP, **NO_STORE},
     )
 
 
+def _paragraphs(css_class: str, *texts: str) -> str:
+    return "".join(f'<p class="{css_class}">{html.escape(text)}</p>' for text in texts)
+
+
 @api.route(
     "/api/users/password_reset",
     summary="Password reset page",
-    description="The page the emailed link opens: a form that posts the new password back to this address.",
+    description="Without a token: a form asking for the account's email. With the emailed link's `token`: a form "
+    "for the new password. Both post back to this address and work without JavaScript.",
     tags=TAGS,
     produces="text/html",
-    query=(),
+    query=(QueryParam("token", {"type": "string"}, "The token of the emailed link"),),
 )
 def password_reset_page():
-    token = (api.current_request.query_params or {}).get("token", "")
-    return _reset_page(token)
+    return _reset_page((api.current_request.query_params or {}).get("token"))
 
 
 @api.route(
     "/api/users/password_reset",
     ("POST",),
     summary="Password reset form submission",
+    description="`email`: mails a reset link if the address has an account, and answers the same page either way. "
+    "`token` and `new_password`: sets the new password.",
     tags=TAGS,
-    content_types=("application/x-www-form-urlencoded",),
+    content_types=FORM_TYPES,
     produces="text/html",
-    responses={200: "Password changed (an HTML page)", 400: "The token or password was refused (an HTML page)"},
+    responses={200: "Link sent, or password changed (an HTML page)", 400: "Refused (an HTML page saying why)"},
 )
 def password_reset_submit():
-    fields = parse_qs((api.current_request.raw_body or b"").decode("utf-8", "replace"))
-    token = (fields.get("token") or [""])[0]
+    request = api.current_request
+    fields = {name: values[-1] for name, values in forms.fields(request.headers, request.raw_body or b"").items()}
+    if "token" not in fields:
+        email = fields.get("email", "").strip()
+        if schemas.field_errors("password-reset", {"email": email}):
+            return _reset_page(None, _paragraphs("error", "Enter the email address of your account."), status=400)
+        try:
+            identity_service().request_password_reset(email, client_of(request))
+        except DomainError as exc:
+            return _reset_page(None, _paragraphs("error", exc.detail), status=problem_for(exc).status_code)
+        return _reset_page(None, _paragraphs("ok", SENT))
+    token = fields["token"]
     try:
-        identity_service().confirm_password_reset(token, (fields.get("new_password") or [""])[0])
+        identity_service().confirm_password_reset(token, fields.get("new_password", ""))
     except ValidationFailed as exc:
-        messages = "".join(f'<p class="error">{html.escape(e.message)}</p>' for e in exc.errors)
-        return _reset_page(token, messages, status=400)
+        # A dead link (used, expired, unknown) gets the email form, to ask for a new one.
+        dead = any(e.path == "$.token" for e in exc.errors)
+        return _reset_page(None if dead else token, _paragraphs("error", *(e.message for e in exc.errors)), 400)
     except DomainError as exc:
-        raise BadRequest(exc.detail) from None
-    return _reset_page("", '<p class="ok">Your password is changed. You can log in now.</p>')
+        return _reset_page(None, _paragraphs("error", exc.detail), status=400)
+    return _reset_page(None, _paragraphs("ok", "Your password is changed. You can log in now."))
 
 
 @api.route(

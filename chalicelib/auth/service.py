@@ -101,7 +101,8 @@ class IdentityService:
             email = identifiers.email(data["email"])
         except ValidationFailed as exc:
             problems += exc.errors
-        if data["password"] != data["password2"]:
+        # The confirmation is optional (seed clients send none); when sent, it must match.
+        if data.get("password2", data["password"]) != data["password"]:
             problems.append(FieldError("$.password2", "The two passwords do not match"))
         problems += password_problems(
             data["password"],
@@ -348,7 +349,7 @@ class IdentityService:
     def change_password(self, principal: Principal, data: dict[str, Any]) -> None:
         user = self._user(principal)
         self._require_password(user, data["old_password"], "$.old_password")
-        if data["new_password"] != data["new_password2"]:
+        if data.get("new_password2", data["new_password"]) != data["new_password"]:
             raise ValidationFailed([FieldError("$.new_password2", "The two passwords do not match")])
         self._set_password(user, data["new_password"], via="change")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,14 @@ OWN_FIELDS = ("id", "stock")
 
 def canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def slugify(name: str, max_length: int = 60) -> str:
+    """`Home & Kitchen` → `home-kitchen`: python-slugify's rule without its transliteration
+    tables (accents fold to ASCII, every other run of characters becomes one hyphen), cut to
+    fit. Empty when nothing in the name is Latin."""
+    ascii_text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:max_length].rstrip("-")
 
 
 def category_name(slug: str) -> str:

@@ -6,7 +6,7 @@ from typing import Any
 
 from chalicelib import schemas
 from chalicelib.catalog.ingest import Ingestor
-from chalicelib.catalog.products import Product
+from chalicelib.catalog.products import Product, slugify
 from chalicelib.catalog.search import ProductSearch, SearchParams
 from chalicelib.catalog.store import CatalogStore, Category
 from chalicelib.documents.merge import merge_patch
@@ -43,8 +43,12 @@ class CatalogService:
         ]
 
     def create_category(self, data: dict[str, Any]) -> dict[str, Any]:
-        self.store.create_category(Category(data["slug"], data["name"]))
-        return {"slug": data["slug"], "name": data["name"], "product_count": 0}
+        """The slug is the client's, or derived from the name; either way an existing one is 409."""
+        slug = data.get("slug") or slugify(data["name"])
+        if not slug:
+            raise ValidationFailed([FieldError("$.slug", "cannot be derived from this name; send a slug")])
+        self.store.create_category(Category(slug, data["name"]))
+        return {"slug": slug, "name": data["name"], "product_count": 0}
 
     def rename_category(self, slug: str, data: dict[str, Any]) -> dict[str, Any]:
         self.store.rename_category(Category(slug, data["name"]))

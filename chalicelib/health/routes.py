@@ -9,6 +9,9 @@ from chalicelib.http.routing import ApiBlueprint, json_response
 api = ApiBlueprint(__name__)
 TAGS = ("health",)
 NO_STORE = {"Cache-Control": "no-store"}
+# The tasks seed's health client reads `components.<name>` as booleans; each is one of our
+# checks, up or not. Added beside `checks`, which stays the full report.
+SEED_COMPONENTS = {"database": "dynamodb", "redis": "redis"}
 
 
 def _report():
@@ -21,17 +24,24 @@ def _report():
     )
 
 
+def _body(report) -> dict:
+    body = report.as_dict()
+    body["components"] = {name: body["checks"][check]["status"] == "up" for name, check in SEED_COMPONENTS.items()}
+    return body
+
+
 @api.route(
     "/health",
     summary="Dependency report",
     description="Checks DynamoDB, SQS, OpenSearch and Redis concurrently. `degraded` means an optional "
-    "component (Redis) is down and the API still serves; `unhealthy` means a required one is down.",
+    "component (Redis) is down and the API still serves; `unhealthy` means a required one is down. "
+    "`components` repeats two of them as booleans (`database`, `redis`) for the tasks seed's client.",
     tags=TAGS,
     aliases=("/api/v1/health",),
     responses={200: "The report (status may be healthy, degraded or unhealthy)"},
 )
 def health():
-    return json_response(_report().as_dict(), headers=NO_STORE)
+    return json_response(_body(_report()), headers=NO_STORE)
 
 
 @api.route(
@@ -55,4 +65,4 @@ def live():
 )
 def ready():
     report = _report()
-    return json_response(report.as_dict(), status=200 if report.ready else 503, headers=NO_STORE)
+    return json_response(_body(report), status=200 if report.ready else 503, headers=NO_STORE)

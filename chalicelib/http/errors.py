@@ -20,6 +20,7 @@ STATUS_FOR: dict[type[errors.DomainError], int] = {
     errors.NotFound: 404,
     errors.Conflict: 409,
     errors.PreconditionFailed: 412,
+    errors.UnsupportedMediaType: 415,
     errors.UnprocessableEntity: 422,
     errors.PreconditionRequired: 428,
     errors.TooManyRequests: 429,

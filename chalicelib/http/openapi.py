@@ -110,7 +110,7 @@ def _operation(entry: RouteEntry, meta: RouteMeta, operation_id: str) -> tuple[d
         ref = {"$ref": f"#/components/schemas/{meta.request_schema}"}
         operation["requestBody"] = {
             "required": True,
-            "content": {media_type: {"schema": ref} for media_type in entry.content_types},
+            "content": {media_type: {"schema": ref} for media_type in meta.content_types},
         }
 
     responses = {

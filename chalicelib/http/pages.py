@@ -6,9 +6,11 @@ loads nothing and may post only to itself."""
 from __future__ import annotations
 
 import html
-from urllib.parse import parse_qs
+from typing import Any
 
 from chalice import Response
+
+from chalicelib.http import forms
 
 PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
 PAGE = """<!DOCTYPE html>
@@ -20,7 +22,7 @@ PAGE = """<!DOCTYPE html>
 """
 FORM = """<form method="post"><input type="hidden" name="token" value="{token}">
 <button type="submit">{button}</button></form>"""
-FORM_TYPE = "application/x-www-form-urlencoded"
+FORM_TYPE = forms.FORM
 
 
 def page(title: str, body: str, status: int = 200) -> Response:
@@ -45,10 +47,10 @@ def outcome(title: str, message: str, ok: bool) -> Response:
     return page(title, f'<p class="{css}">{html.escape(message)}</p>', 200 if ok else 400)
 
 
-def is_form(request: object) -> bool:
-    return (getattr(request, "headers", {}).get("content-type") or "").startswith(FORM_TYPE)
+def is_form(request: Any) -> bool:
+    return forms.is_form(request.headers)
 
 
-def form_token(request: object) -> str:
-    raw = getattr(request, "raw_body", None) or b""
-    return (parse_qs(raw.decode("utf-8", "replace")).get("token") or [""])[0]
+def form_token(request: Any) -> str:
+    """The token a page's form posted back (a form or multipart body)."""
+    return (forms.fields(request.headers, request.raw_body or b"").get("token") or [""])[-1]

@@ -1,12 +1,22 @@
-"""Reading request bodies safely: decoding, JSON parsing and schema validation."""
+"""Reading request bodies safely: decoding, JSON parsing, form fields and schema validation."""
 
 from __future__ import annotations
 
+import contextvars
 import json
+import re
 from typing import Any
 
 from chalicelib import schemas
-from chalicelib.errors import BadRequest
+from chalicelib.errors import BadRequest, UnsupportedMediaType
+from chalicelib.http import forms
+
+# A \uD8xx-\uDFxx escape: only such an escape can put a surrogate into a decoded body.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# The request schema of the route being served (set by chalicelib/http/routing.py): a view
+# that validates its JSON elsewhere (a document against its type) still gets a form coerced.
+route_schema_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("route_schema", default=None)
 
 
 def parse_json(raw: bytes | None) -> Any:
@@ -18,16 +28,56 @@ def parse_json(raw: bytes | None) -> Any:
     except UnicodeDecodeError as exc:
         raise BadRequest(f"The body is not valid UTF-8 (byte {exc.start})") from None
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise BadRequest(f"Malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except RecursionError:
         raise BadRequest("The JSON body is nested too deeply") from None
+    except ValueError:
+        # Integers past Python's digit limit (4,300) raise a plain ValueError.
+        raise BadRequest("Malformed JSON: a number has more digits than any field accepts") from None
+    if _SURROGATE_ESCAPE.search(text):
+        refuse_lone_surrogates(value)
+    return value
+
+
+def refuse_lone_surrogates(value: Any) -> None:
+    """JSON may escape half of a UTF-16 pair (`"\\ud800"`); no store, index, hash or log can
+    encode it, so it is refused here rather than failing deep inside one of them."""
+    pending: list[tuple[str, Any]] = [("$", value)]
+    while pending:
+        path, item = pending.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                raise BadRequest(f"{path} holds a lone UTF-16 surrogate, which is not a character")
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if _SURROGATE.search(key):
+                    raise BadRequest(f"A property name in {path} holds a lone UTF-16 surrogate")
+                pending.append((f"{path}.{key}", child))
+        elif isinstance(item, list):
+            pending.extend((f"{path}[{index}]", child) for index, child in enumerate(item))
+
+
+def json_only(schema: str | None) -> UnsupportedMediaType:
+    reason = f"its body ({schema}) is nested" if schema else "its body is a JSON document"
+    return UnsupportedMediaType(f"This route takes application/json only: {reason}, which a form cannot express")
 
 
 def json_body(request: Any, schema: str | None = None) -> Any:
-    """The request's JSON body, validated against the named schema when one is given."""
-    data = parse_json(request.raw_body)
+    """The request's body as JSON, validated against the named schema when one is given.
+
+    A form or multipart body is read as its fields, coerced by the schema (chalicelib/http/forms.py),
+    when the schema is flat; a form-encoded body that is JSON text is read as JSON.
+    """
+    raw = request.raw_body
+    if forms.is_form(request.headers) and not forms.looks_like_json(request.headers, raw or b""):
+        form_schema = schema or route_schema_var.get()
+        if form_schema is None or not forms.is_flat(form_schema):
+            raise json_only(form_schema)
+        data: Any = forms.coerce(form_schema, forms.fields(request.headers, raw or b""))
+    else:
+        data = parse_json(raw)
     if schema is not None:
         schemas.validate(schema, data)
     return data

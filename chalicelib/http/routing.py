@@ -9,20 +9,28 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from chalice import Blueprint, Response
 from chalice.app import ChaliceViewError
 
-from chalicelib.errors import DomainError
-from chalicelib.http import errors
+from chalicelib.errors import BadRequest, DomainError, NotFound
+from chalicelib.http import errors, forms
+from chalicelib.http.requests import json_only, route_schema_var
 from chalicelib.jsonlog import get_logger, request_id_var
 
 log = get_logger("http")
 
 META_ATTRIBUTE = "__api_meta__"
+DEFAULT_CONTENT_TYPES = ("application/json",)
+# No id of this API is longer, and DynamoDB keys cap at 2 KiB: a longer segment names nothing.
+MAX_PATH_PARAMETER = 512
+# Control characters (C0, DEL, C1) and lone surrogates can be no id; they reach storage and
+# search engines as errors, never as a lookup.
+_MALFORMED = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -55,17 +63,57 @@ class RouteMeta:
     scope: str | None = None
     # False for routes only a person may call (managing API keys, changing a password).
     api_keys: bool = True
+    # The media types the body may have, and whether form and multipart bodies are read too.
+    content_types: tuple[str, ...] = DEFAULT_CONTENT_TYPES
+    forms: bool = False
 
     def __post_init__(self) -> None:
         if self.auth not in ("none", "user", "admin"):
             raise ValueError(f"auth must be none, user or admin, not {self.auth!r}")
 
 
+def check_path_parameters(parameters: Mapping[str, str]) -> None:
+    """Refuse path segments that cannot name anything, for every route at once.
+
+    An empty segment (`/tasks//status`) is a path API Gateway would not route: 404. A segment
+    no id can be (too long, control characters) is a malformed request: 400. Each route's own
+    parsing refuses the rest (a product id that is not a number, say).
+    """
+    for name, value in parameters.items():
+        if not value:
+            raise NotFound(f"No resource has an empty {name}")
+        if len(value) > MAX_PATH_PARAMETER or _MALFORMED.search(value):
+            raise BadRequest(f"{name} is not a well-formed id")
+
+
+def _refuse_forms(request: Any, meta: RouteMeta) -> None:
+    if forms.is_form(request.headers) and not forms.looks_like_json(request.headers, request.raw_body or b""):
+        raise json_only(meta.request_schema)
+
+
+def takes_forms(content_types: tuple[str, ...], request_schema: str | None) -> bool:
+    """Whether a route reads form and multipart bodies, as DRF's views all do.
+
+    Yes where its schema is flat; yes for routes that read no body, or read JSON without a
+    schema (`json_body` refuses a form there itself); no for the JSON-only media types
+    (merge patches, NDJSON logs) and nested schemas.
+    """
+    if any(media_type in forms.FORM_TYPES for media_type in content_types):
+        return True
+    if request_schema is not None:
+        return forms.is_flat(request_schema)
+    return content_types == DEFAULT_CONTENT_TYPES
+
+
 def _guarded(view: Callable[..., Any], meta: RouteMeta, request: Callable[[], Any]) -> Callable[..., Any]:
     @functools.wraps(view)
     def guarded(*args: Any, **kwargs: Any) -> Any:
         binding = None
+        schema_token = route_schema_var.set(meta.request_schema)
         try:
+            check_path_parameters(kwargs)
+            if not meta.forms:
+                _refuse_forms(request(), meta)
             if meta.auth != "none":
                 from chalicelib.auth import guard
 
@@ -81,6 +129,7 @@ def _guarded(view: Callable[..., Any], meta: RouteMeta, request: Callable[[], An
             log.exception("unhandled error in route", extra={"view": view.__name__})
             return errors.internal_error(request_id_var.get())
         finally:
+            route_schema_var.reset(schema_token)
             if binding is not None:
                 from chalicelib.auth import guard
 
@@ -106,11 +155,16 @@ class ApiBlueprint:
         *,
         summary: str,
         aliases: tuple[str, ...] = (),
-        content_types: tuple[str, ...] = ("application/json",),
+        content_types: tuple[str, ...] = DEFAULT_CONTENT_TYPES,
         **meta: Any,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def register(view: Callable[..., Any]) -> Callable[..., Any]:
-            route_meta = RouteMeta(summary=summary, **meta)
+            with_forms = takes_forms(content_types, meta.get("request_schema"))
+            declared = tuple(dict.fromkeys((*content_types, *(forms.FORM_TYPES if with_forms else ()))))
+            route_meta = RouteMeta(summary=summary, content_types=declared, forms=with_forms, **meta)
+            # Chalice is told every form type too, so that a form sent to a JSON-only route gets
+            # our 415 saying why (in `_guarded`) rather than Chalice's bare one.
+            accepted = list(dict.fromkeys((*content_types, *forms.FORM_TYPES)))
             guarded = _guarded(view, route_meta, lambda: self.blueprint.current_request)
             for index, route_path in enumerate((path, *aliases)):
                 # Each path gets its own wrapper so the alias's metadata can say "hidden".
@@ -119,7 +173,7 @@ class ApiBlueprint:
                 self.blueprint.route(
                     route_path,
                     methods=list(methods),
-                    content_types=list(content_types),
+                    content_types=accepted,
                     name=view.__name__ if index == 0 else f"{view.__name__}_alias{index}",
                 )(entry)
             return view

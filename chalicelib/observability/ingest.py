@@ -70,6 +70,10 @@ def parse_body(raw: bytes | None) -> list[Parsed]:
             values = json.loads(text)
         except json.JSONDecodeError as exc:
             raise BadRequest(f"Malformed JSON array: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        except RecursionError:
+            raise BadRequest("The JSON array is nested too deeply") from None
+        except ValueError:
+            raise BadRequest("Malformed JSON array: a number has more digits than any field accepts") from None
         parsed = [Parsed(position, None, value) for position, value in enumerate(values)]
     else:
         parsed = []
@@ -78,8 +82,10 @@ def parse_body(raw: bytes | None) -> list[Parsed]:
                 continue
             try:
                 parsed.append(Parsed(len(parsed), number, json.loads(line)))
-            except (json.JSONDecodeError, RecursionError) as exc:
-                parsed.append(Parsed(len(parsed), number, error=f"malformed JSON: {getattr(exc, 'msg', exc)}"))
+            except (ValueError, RecursionError) as exc:
+                # JSONDecodeError has a msg; the digit limit's ValueError and RecursionError do not.
+                reason = getattr(exc, "msg", "a number that is too long or nesting that is too deep")
+                parsed.append(Parsed(len(parsed), number, error=f"malformed JSON: {reason}"))
     if not parsed:
         raise BadRequest("The body holds no events")
     if len(parsed) > MAX_EVENTS:
@@ -117,12 +123,15 @@ def _timestamp(value: Any, now: datetime.datetime, oldest: datetime.datetime) ->
     return iso(moment), None
 
 
-def _depth(value: Any, level: int = 0) -> int:
-    if isinstance(value, dict):
-        return max((_depth(v, level + 1) for v in value.values()), default=level + 1)
-    if isinstance(value, list):
-        return max((_depth(v, level + 1) for v in value), default=level + 1)
-    return level
+def _depth(value: Any) -> int:
+    """How deep containers nest in the value; iterative, so no nesting can exhaust the stack."""
+    deepest, pending = 0, [(value, 0)]
+    while pending:
+        item, level = pending.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level + 1)
+            pending.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def _size_errors(event: dict[str, Any]) -> list[FieldError]:

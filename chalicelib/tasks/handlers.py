@@ -1,5 +1,6 @@
-"""The tasks' event handlers: the minute sweeper, the early dispatcher on the table's stream,
-and the worker on the tasks queue. Each is idempotent: every step is a conditional write."""
+"""The tasks' event handlers: the minute sweeper, the early dispatcher and the outbox on the
+table's stream, and the worker on the tasks queue. Each is idempotent: every step is a
+conditional write, and every event id is derived from its stream record."""
 
 from __future__ import annotations
 
@@ -9,15 +10,20 @@ from typing import Any
 
 from chalice import Blueprint
 
+from chalicelib import events
 from chalicelib.jsonlog import get_logger
 from chalicelib.resources import queue_name, stream_arn
 from chalicelib.tasks.container import dispatcher, worker
+from chalicelib.tasks.service import iso
+from chalicelib.tasks.store import COMPLETED, FAILED
 
 handlers = Blueprint(__name__)
 log = get_logger("tasks")
 
 WORKER_BATCH = 10
 DISPATCH_THREADS = 16
+# A task reaching one of these statuses is announced on the bus.
+OUTCOME_EVENTS = {COMPLETED: "task.completed", FAILED: "task.failed"}
 
 
 @handlers.schedule("rate(1 minute)")
@@ -30,6 +36,50 @@ def sweep_tasks(event: Any) -> dict[str, int]:
 def _number(image: dict[str, Any], name: str) -> int | None:
     value = image.get(name)
     return int(value["N"]) if isinstance(value, dict) and "N" in value else None
+
+
+def _string(image: dict[str, Any], name: str) -> str | None:
+    value = image.get(name)
+    return value.get("S") if isinstance(value, dict) else None
+
+
+def _outcome_event(record: Any) -> dict[str, Any] | None:
+    new, old = record.new_image or {}, record.old_image or {}
+    status = _string(new, "status")
+    if record.event_name != "MODIFY" or status not in OUTCOME_EVENTS or _string(old, "status") == status:
+        return None
+    data: dict[str, Any] = {
+        "task_id": _string(new, "task_id"),
+        "user_id": _string(new, "owner_id"),
+        "name": _string(new, "name"),
+        "kind": _string(new, "kind"),
+        "status": status,
+        "attempts": _number(new, "attempts"),
+        "finished_at": iso(_number(new, "finished_at")),
+    }
+    if status == COMPLETED:
+        result = _string(new, "result")
+        data["result"] = json.loads(result) if result else None
+    else:
+        data["last_error"] = _string(new, "last_error")
+    event_type = OUTCOME_EVENTS[status]
+    return events.envelope(event_type, data, event_id=events.stream_event_id(record.event_id, event_type))
+
+
+@handlers.on_dynamodb_record(stream_arn=stream_arn("tasks"), batch_size=100, starting_position="TRIM_HORIZON")
+def publish_task_outcomes(event: Any) -> dict[str, Any]:
+    """The table's stream is the tasks' outbox: a task that completes or fails becomes a
+    `task.completed` / `task.failed` event, published at least once even if the worker died
+    right after its write."""
+    records = list(event)
+    outcomes = {record.sequence_number: _outcome_event(record) for record in records}
+    batch = [e for e in outcomes.values() if e is not None]
+    refused = events.publish_many(batch)
+    if refused:
+        log.error("could not publish task outcomes", extra={"event_ids": sorted(refused)})
+    # Stream semantics: retried from the first record whose event was refused.
+    first = next((seq for seq, e in outcomes.items() if e is not None and e["id"] in refused), None)
+    return {"batchItemFailures": [{"itemIdentifier": first}] if first else []}
 
 
 @handlers.on_dynamodb_record(stream_arn=stream_arn("tasks"), batch_size=100, starting_position="TRIM_HORIZON")

@@ -74,6 +74,23 @@ def kind(
     return register
 
 
+# -- record (the default) -------------------------------------------------------------------
+
+DEFAULT_KIND = "record"
+
+
+@kind(
+    DEFAULT_KIND,
+    summary="The kind of a task created without one: at its time it records that it ran (its result "
+    "names the task, the attempt and when it ran, with the optional `note`); like every completed "
+    "task it then publishes `task.completed`.",
+    payload={"properties": {"note": {"type": "string", "maxLength": 1000}}},
+)
+def record(payload: dict[str, Any], run: Run) -> dict[str, Any]:
+    ran_at = datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return {"task": run.name, "attempt": run.attempt, "ran_at": ran_at, **payload}
+
+
 # -- webhook --------------------------------------------------------------------------------
 
 HEADER_NAME = "^[A-Za-z0-9-]{1,64}$"

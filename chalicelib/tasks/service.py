@@ -32,7 +32,7 @@ from chalicelib import schemas
 from chalicelib.auth.principal import Principal
 from chalicelib.errors import BadRequest, Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from chalicelib.jsonlog import get_logger
-from chalicelib.tasks.kinds import KINDS, Kind, Permanent, Run
+from chalicelib.tasks.kinds import DEFAULT_KIND, KINDS, Kind, Permanent, Run
 from chalicelib.tasks.store import (
     COMPLETED,
     FAILED,
@@ -199,7 +199,7 @@ class TaskService:
         return moment.isoformat(), int(max(at, now) * 1000)
 
     def create(self, principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
-        kind = self._kind(principal, data["kind"])
+        kind = self._kind(principal, data.get("kind", DEFAULT_KIND))
         payload = self._payload(kind, data.get("payload", {}))
         now = self.clock()
         scheduled_at, due_at = self._due(data, now)

@@ -26,6 +26,7 @@ def test_without_redis_health_degrades_and_the_api_still_answers():
         report = response.json()
         assert report["status"] == "degraded"
         assert report["checks"]["redis"]["status"] == "down"
+        assert report["components"] == {"database": True, "redis": False}
         assert {name for name, c in report["checks"].items() if c["status"] == "up"} == {
             "dynamodb",
             "sqs",

@@ -18,6 +18,21 @@ CASES = [
     pytest.param("/api/v1/search", b'{"query": {"script": {}}}', JSON, 400, id="script-query"),
     pytest.param("/api/v1/users/register/", b'{"username": 1}', JSON, 400, id="wrong-types"),
     pytest.param("/api/auth/login/", b"\x00\x01\x02", JSON, 400, id="binary-garbage"),
+    # Valid JSON that used to answer 500 (issue 13, item 11).
+    pytest.param("/api/v1/cart/add/", b'{"product_id": 1' + b"0" * 5000 + b"}", JSON, 400, id="int-over-4300-digits"),
+    pytest.param(
+        "/api/v1/tasks/", b'{"name": "x", "max_attempts": ' + b"9" * 4301 + b"}", JSON, 400, id="int-in-tasks"
+    ),
+    pytest.param("/api/auth/login/", b'{"username": "\\ud800", "password": "x"}', JSON, 400, id="lone-surrogate-login"),
+    pytest.param(
+        "/api/users/register/",
+        b'{"username": "eve", "email": "e@example.com", "password": "pass\\udfffword12"}',
+        JSON,
+        400,
+        id="lone-surrogate-register",
+    ),
+    pytest.param("/api/v1/logs/", b"[" * 100_000 + b"]" * 100_000, JSON, 400, id="logs-deep-array"),
+    pytest.param("/api/v1/logs/", b"[" + b"1" * 5000 + b"]", JSON, 400, id="logs-long-integer"),
 ]
 
 
@@ -49,3 +64,14 @@ def test_hostile_headers_are_handled(api, users, tally):
         response = api.get(url, headers={**users["alice"], **headers})
         tally["inputs fuzzed"] += 1
         assert response.status_code < 500, (headers, response.status_code)
+
+
+def test_deep_or_long_ndjson_lines_are_rejected_events(api, users, tally):
+    # (A body starting with "[" is one JSON array, so the deep line is not the first.)
+    lines = [b"1" + b"0" * 5000, b"[" * 100_000 + b"]" * 100_000, b'{"message": "\\ud800"}']
+    response = api.post(
+        "/api/v1/logs/", data=b"\n".join(lines), headers={**users["alice"], "Content-Type": "application/x-ndjson"}
+    )
+    tally["inputs fuzzed"] += 1
+    assert response.status_code == 400, response.text[:300]
+    assert {e["path"] for e in response.json()["errors"]} >= {"$[0]", "$[1]", "$[2]"}

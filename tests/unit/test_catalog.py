@@ -244,3 +244,19 @@ def test_files_and_lists_are_sources_too(tmp_path: Path) -> None:
         list(ingest.pages(str(path), cache, 2))
     with pytest.raises(BadRequest, match="cannot be read"):
         list(ingest.pages(str(tmp_path / "missing.json"), cache, 2))
+
+
+@pytest.mark.parametrize(
+    ("name", "slug"),
+    [
+        ("Electronics", "electronics"),
+        ("Home & Kitchen", "home-kitchen"),
+        ("  Crème brûlée -- 2  ", "creme-brulee-2"),
+        ("電子", ""),
+        ("word " * 20, ("word-" * 12)[:59]),
+    ],
+)
+def test_a_category_slug_derived_from_its_name(name, slug):
+    from chalicelib.catalog.products import slugify
+
+    assert slugify(name) == slug

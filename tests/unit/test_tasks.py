@@ -7,6 +7,7 @@ import dataclasses
 import datetime
 import threading
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -197,6 +198,56 @@ def test_kind_and_payload_are_checked_and_some_kinds_are_for_administrators(stor
     with pytest.raises(Forbidden):
         service.create(ALICE, {**base, "kind": "reindex"})
     assert service.create(ADMIN, {**base, "kind": "reindex", "payload": {"type": "plan"}})["status"] == "pending"
+
+
+def test_a_task_without_a_kind_records_that_it_ran(store):
+    # The tasks seed's body is {"name", "scheduled_at"}.
+    world = World(store, KINDS, Clock())
+    task = world.service.create(ALICE, {"name": "nightly", "scheduled_at": at(5)})
+    assert task["kind"] == "record" and task["payload"] == {}
+    world.dispatcher.dispatch(task["id"])
+    message, _ = world.queue.pop()
+    world.clock.advance(5)
+    assert world.worker.handle(message) == "completed"
+    result = world.status(task["id"])["result"]
+    assert result["task"] == "nightly" and result["attempt"] == 1 and result["ran_at"].endswith("Z")
+
+
+def test_completed_and_failed_tasks_are_published_once_per_transition(monkeypatch):
+    from chalicelib.tasks import handlers
+
+    published: list[dict[str, Any]] = []
+    monkeypatch.setattr(handlers.events, "publish_many", lambda batch: published.extend(batch) or set())
+
+    def record(seq: str, old: str, new: str, **fields: Any) -> SimpleNamespace:
+        """The attributes of Chalice's DynamoDBRecord the handler reads."""
+        image = {"task_id": {"S": "t1"}, "owner_id": {"S": "u1"}, "name": {"S": "n"}, "kind": {"S": "record"}}
+        image |= {"attempts": {"N": "1"}, "finished_at": {"N": "1893499205000"}, **fields}
+        return SimpleNamespace(
+            event_id=f"e{seq}",
+            event_name="MODIFY",
+            sequence_number=seq,
+            old_image={**image, "status": {"S": old}},
+            new_image={**image, "status": {"S": new}},
+        )
+
+    batch = [
+        record("1", "queued", "running"),
+        record("2", "running", "completed", result={"S": '{"ok": true}'}),
+        record("3", "completed", "completed"),
+        record("4", "running", "failed", last_error={"S": "boom"}),
+    ]
+    assert handlers.publish_task_outcomes.func(batch) == {"batchItemFailures": []}
+    assert [(e["type"], e["data"].get("result"), e["data"].get("last_error")) for e in published] == [
+        ("task.completed", {"ok": True}, None),
+        ("task.failed", None, "boom"),
+    ]
+    assert published[0]["data"]["finished_at"] == "2030-01-01T12:00:05.000Z"
+    again: list[dict[str, Any]] = []
+    monkeypatch.setattr(handlers.events, "publish_many", lambda b: again.extend(b) or {b[0]["id"]})
+    # A redelivered record republishes the same event id; a refused one retries from there.
+    assert handlers.publish_task_outcomes.func(batch) == {"batchItemFailures": [{"itemIdentifier": "2"}]}
+    assert again[0]["id"] == published[0]["id"]
 
 
 # -- the lifecycle --------------------------------------------------------------------------

@@ -223,7 +223,7 @@ def test_creation_rules_ownership_and_listing(api, alice):
     )
     assert write.status_code == 403
     kinds = {k["kind"]: k for k in api.get("/api/v1/task-kinds", headers=alice).json()["items"]}
-    assert set(kinds) == {"webhook", "reindex", "ingest", "purge_logs", "report"}
+    assert set(kinds) == {"record", "webhook", "reindex", "ingest", "purge_logs", "report"}
     assert [k for k, v in kinds.items() if v["admin_only"]] == ["reindex", "ingest", "purge_logs"]
 
 
