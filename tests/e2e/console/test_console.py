@@ -169,6 +169,18 @@ def test_logs_explorer_shows_the_histogram_and_the_hits_page_by_page(tab: Tab, a
     page.keyboard.press("Space")
     assert detail.is_hidden()
 
+    # Dragging across the histogram zooms into what it covers.
+    area = page.locator("#histogram .u-over").bounding_box()
+    page.mouse.move(area["x"] + area["width"] * 0.3, area["y"] + 20)
+    page.mouse.down()
+    page.mouse.move(area["x"] + area["width"] * 0.6, area["y"] + 20, steps=4)
+    page.mouse.up()
+    page.wait_for_function("(from) => !location.hash.includes(from)", arg=data.window["from"])
+    zoom = {k: parse(v[0]) for k, v in fragment(page).items()}
+    assert data.t0 < zoom["from"] < zoom["to"] < data.t1
+    inside = [e for e in everything if zoom["from"] <= parse(e["timestamp"]) < zoom["to"]]
+    wait_text(page, "#logs-summary", f"{len(inside)} hits from ", part=True)
+
 
 def test_logs_query_filters_and_range_live_in_the_url(tab: Tab, account: Account, chromium: Any):
     page, data = tab.page, account.data
