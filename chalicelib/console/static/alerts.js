@@ -1,7 +1,8 @@
 // Alerts: the rules with their state, last value and threshold; one rule's history as a timeline
 // (opened, notifications sent, resolved).
 import { request } from "./api.js";
-import { emptyState, errorBox, formatNumber, formatShortTime, formatTime, h, pageHeading, replace, timeElement } from "./dom.js";
+import { emptyState, errorBox, formatNumber, formatShortTime, formatTime, h, querySummary, replace, timeElement } from "./dom.js";
+import { listPage } from "./lists.js";
 
 const AUTO_REFRESH_MS = 30_000;
 const PAGE = 50;
@@ -12,76 +13,29 @@ function stateBadge(state) {
   return h("span", { class: `state state-${state}` }, state === "firing" ? "Firing" : "OK");
 }
 
-function querySummary(query) {
-  const parts = [];
-  if (query?.q) parts.push(query.q);
-  if (query?.level?.length) parts.push(`level: ${query.level.join(", ")}`);
-  if (query?.service?.length) parts.push(`service: ${query.service.join(", ")}`);
-  return parts.join(" · ") || "all events";
-}
-
 export function renderList(main) {
-  const status = h("div", { role: "status" });
-  const tbody = h("tbody");
-  const more = h("button", { type: "button", hidden: true }, "More");
   const refresh = h("button", { type: "button" }, "Refresh");
-  replace(
-    main,
-    pageHeading("Alerts", refresh),
-    status,
-    h(
-      "section",
-      { class: "panel" },
+  const reload = listPage(main, {
+    title: "Alerts",
+    actions: [refresh],
+    id: "alerts",
+    path: "/api/v1/alerts",
+    columns: [["State"], ["Rule"], ["Last value", "number"], ["Threshold"], ["Query"], ["Last evaluated"]],
+    empty: "No alert rules yet.",
+    row: (rule) =>
       h(
-        "div",
-        { class: "table-wrap" },
-        h(
-          "table",
-          { class: "list", id: "alerts" },
-          h(
-            "thead",
-            {},
-            h("tr", {}, ["State", "Rule", "Last value", "Threshold", "Query", "Last evaluated"].map((t) => h("th", { scope: "col", class: t === "Last value" ? "number" : null }, t))),
-          ),
-          tbody,
-        ),
+        "tr",
+        { class: `rule rule-${rule.state}`, dataset: { id: rule.id } },
+        h("td", {}, stateBadge(rule.state), rule.enabled ? null : h("span", { class: "muted" }, " (disabled)")),
+        h("td", {}, h("a", { href: `#/alerts/${encodeURIComponent(rule.id)}` }, rule.name)),
+        h("td", { class: "number last-value" }, formatNumber(rule.last_value)),
+        h("td", { class: "threshold" }, condition(rule)),
+        h("td", { class: "query" }, querySummary(rule.query)),
+        h("td", {}, timeElement(rule.last_evaluated_at, formatShortTime)),
       ),
-      more,
-    ),
-  );
-
-  async function load(cursor) {
-    let page;
-    try {
-      page = await request("GET", "/api/v1/alerts", { params: { limit: PAGE, cursor } });
-    } catch (error) {
-      replace(status, errorBox(error));
-      return;
-    }
-    status.replaceChildren();
-    if (!cursor) tbody.replaceChildren();
-    if (!cursor && !page.items.length) tbody.append(h("tr", {}, h("td", { colspan: 6 }, emptyState("No alert rules yet."))));
-    for (const rule of page.items) {
-      tbody.append(
-        h(
-          "tr",
-          { class: `rule rule-${rule.state}`, dataset: { id: rule.id } },
-          h("td", {}, stateBadge(rule.state), rule.enabled ? null : h("span", { class: "muted" }, " (disabled)")),
-          h("td", {}, h("a", { href: `#/alerts/${encodeURIComponent(rule.id)}` }, rule.name)),
-          h("td", { class: "number last-value" }, formatNumber(rule.last_value)),
-          h("td", { class: "threshold" }, condition(rule)),
-          h("td", { class: "query" }, querySummary(rule.query)),
-          h("td", {}, timeElement(rule.last_evaluated_at, formatShortTime)),
-        ),
-      );
-    }
-    more.hidden = !page.next;
-    more.onclick = () => load(page.next);
-  }
-
-  refresh.addEventListener("click", () => load(null));
-  const timer = setInterval(() => load(null), AUTO_REFRESH_MS);
-  load(null);
+  });
+  refresh.addEventListener("click", reload);
+  const timer = setInterval(reload, AUTO_REFRESH_MS);
   return () => clearInterval(timer);
 }
 

@@ -2,7 +2,8 @@
 // the interval the user picks (both in the URL).
 import { request } from "./api.js";
 import { categoryBars, timeLine } from "./charts.js";
-import { emptyState, errorBox, formatNumber, formatShortTime, h, pageHeading, replace, timeElement } from "./dom.js";
+import { emptyState, errorBox, formatNumber, formatShortTime, h, querySummary, replace, timeElement } from "./dom.js";
+import { listPage } from "./lists.js";
 import { apiWindow, rangeFrom, rangeToParams, timeRangeControl } from "./time.js";
 
 export const REFRESH = [
@@ -13,58 +14,25 @@ export const REFRESH = [
   ["5m", "5 min"],
 ];
 const REFRESH_MS = { "10s": 10_000, "30s": 30_000, "1m": 60_000, "5m": 300_000 };
-const LIST_PAGE = 50;
 
 export function renderList(main) {
-  const tbody = h("tbody");
-  const more = h("button", { type: "button", hidden: true }, "More");
-  const status = h("div", { role: "status" });
-  replace(
-    main,
-    pageHeading("Dashboards", h("a", { class: "button primary", href: "#/dashboards/new" }, "New dashboard")),
-    status,
-    h(
-      "section",
-      { class: "panel" },
+  listPage(main, {
+    title: "Dashboards",
+    actions: [h("a", { class: "button primary", href: "#/dashboards/new" }, "New dashboard")],
+    id: "dashboards",
+    path: "/api/v1/dashboards",
+    columns: [["Name"], ["Widgets", "number"], ["Description"], ["Updated"]],
+    empty: "No dashboards yet.",
+    row: (dashboard) =>
       h(
-        "div",
-        { class: "table-wrap" },
-        h(
-          "table",
-          { class: "list", id: "dashboards" },
-          h("thead", {}, h("tr", {}, ["Name", "Widgets", "Description", "Updated"].map((t) => h("th", { scope: "col", class: t === "Widgets" ? "number" : null }, t)))),
-          tbody,
-        ),
+        "tr",
+        {},
+        h("td", {}, h("a", { href: `#/dashboards/${encodeURIComponent(dashboard.id)}` }, dashboard.name)),
+        h("td", { class: "number" }, formatNumber(dashboard.widgets.length)),
+        h("td", {}, dashboard.description || ""),
+        h("td", {}, timeElement(dashboard.updated_at, formatShortTime)),
       ),
-      more,
-    ),
-  );
-
-  async function load(cursor) {
-    let page;
-    try {
-      page = await request("GET", "/api/v1/dashboards", { params: { limit: LIST_PAGE, cursor } });
-    } catch (error) {
-      replace(status, errorBox(error));
-      return;
-    }
-    if (!cursor && !page.items.length) tbody.append(h("tr", {}, h("td", { colspan: 4 }, emptyState("No dashboards yet."))));
-    for (const dashboard of page.items) {
-      tbody.append(
-        h(
-          "tr",
-          {},
-          h("td", {}, h("a", { href: `#/dashboards/${encodeURIComponent(dashboard.id)}` }, dashboard.name)),
-          h("td", { class: "number" }, formatNumber(dashboard.widgets.length)),
-          h("td", {}, dashboard.description || ""),
-          h("td", {}, timeElement(dashboard.updated_at, formatShortTime)),
-        ),
-      );
-    }
-    more.hidden = !page.next;
-    more.onclick = () => load(page.next);
-  }
-  load(null);
+  });
 }
 
 export function renderDashboard(main, params, { setUrl, match }) {
@@ -161,14 +129,6 @@ export function renderDashboard(main, params, { setUrl, match }) {
     clearInterval(timer);
     for (const chart of charts) chart.destroy();
   };
-}
-
-function querySummary(query) {
-  const parts = [];
-  if (query?.q) parts.push(`q: ${query.q}`);
-  if (query?.level?.length) parts.push(`level: ${query.level.join(", ")}`);
-  if (query?.service?.length) parts.push(`service: ${query.service.join(", ")}`);
-  return parts.join(" · ") || "all events";
 }
 
 function widgetCard(widget, index) {

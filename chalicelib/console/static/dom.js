@@ -66,6 +66,15 @@ export function errorBox(error) {
   return h("div", { class: "error", role: "alert" }, h("p", {}, detail), fields.length ? h("ul", {}, fields) : null);
 }
 
+// A saved log query ({q, level, service}) in a few words.
+export function querySummary(query) {
+  const parts = [];
+  if (query?.q) parts.push(`q: ${query.q}`);
+  if (query?.level?.length) parts.push(`level: ${query.level.join(", ")}`);
+  if (query?.service?.length) parts.push(`service: ${query.service.join(", ")}`);
+  return parts.join(" · ") || "all events";
+}
+
 export function emptyState(text) {
   return h("p", { class: "empty" }, text);
 }

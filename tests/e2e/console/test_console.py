@@ -371,7 +371,7 @@ def test_alerts_show_state_value_threshold_and_history(tab: Tab, account: Accoun
     assert {row[1]: row for row in rows} == {
         "errors this hour": ["Firing", "errors this hour", str(account.data.errors), "count > 5 in 1h", "level: error"],
         "checkout burst": ["OK", "checkout burst", "0", "count > 5 in 30s", "service: checkout"],
-        "never": ["OK", "never", "0", "count > 0 in 5m", "nosuchword"],
+        "never": ["OK", "never", "0", "count > 0 in 5m", "q: nosuchword"],
     }
     assert page.locator("tr.rule-firing .state-firing").count() == 1
     screenshot(page, "alerts")
