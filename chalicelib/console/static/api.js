@@ -18,7 +18,7 @@ let refreshing = null;
 let timer = null;
 const listeners = new Set();
 
-export class ApiError extends Error {
+class ApiError extends Error {
   constructor(status, problem) {
     super(problem?.detail || problem?.title || `HTTP ${status}`);
     this.status = status;
@@ -30,7 +30,7 @@ export class ApiError extends Error {
   }
 }
 
-export function url(path, params = {}) {
+function url(path, params = {}) {
   const target = new URL(path.replace(/^\//, ""), ROOT);
   for (const [key, value] of Object.entries(params)) {
     if (value !== undefined && value !== null && value !== "") target.searchParams.set(key, value);
@@ -90,7 +90,7 @@ export function resume() {
 
 // One refresh at a time: the refresh token is single-use, and a second concurrent use of the same
 // token would look like theft to the API, which then revokes the whole session.
-export function refresh() {
+function refresh() {
   refreshing ??= rotate().finally(() => {
     refreshing = null;
   });

@@ -114,7 +114,7 @@ export function render(main, params, { match, navigate }) {
 
 // What the form holds, as the API's dashboard body: empty optional fields are left out, and a
 // view carries only the fields of its type.
-export function payload(state) {
+function payload(state) {
   const body = { name: state.name, widgets: state.widgets.map(widgetBody) };
   if (state.description) body.description = state.description;
   return body;

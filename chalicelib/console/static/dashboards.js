@@ -6,7 +6,7 @@ import { emptyState, errorBox, formatNumber, formatShortTime, h, querySummary, r
 import { listPage } from "./lists.js";
 import { apiWindow, rangeFrom, rangeToParams, timeRangeControl } from "./time.js";
 
-export const REFRESH = [
+const REFRESH = [
   ["", "Off"],
   ["10s", "10 s"],
   ["30s", "30 s"],

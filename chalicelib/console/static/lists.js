@@ -1,6 +1,6 @@
 // A table of one of the API's lists ({items, next}), a page at a time: the dashboards, the rules.
 import { request } from "./api.js";
-import { emptyState, errorBox, h, replace } from "./dom.js";
+import { emptyState, errorBox, h, pageHeading, replace } from "./dom.js";
 
 const PAGE = 50;
 
@@ -11,7 +11,7 @@ export function listPage(main, { title, actions = [], id, path, columns, empty, 
   const more = h("button", { type: "button", hidden: true }, "More");
   replace(
     main,
-    h("div", { class: "page-head" }, h("h1", { tabindex: "-1" }, title), actions),
+    pageHeading(title, ...actions),
     status,
     h(
       "section",

@@ -11,7 +11,7 @@ const INTERVAL_S = { s: 1, m: 60, h: 3600, d: 86400 };
 
 const split = (text) => (text || "").split(",").map((part) => part.trim()).filter(Boolean);
 
-export function intervalSeconds(interval) {
+function intervalSeconds(interval) {
   const match = /^(\d+)([smhd])$/.exec(interval || "");
   return match ? Number(match[1]) * INTERVAL_S[match[2]] : 60;
 }

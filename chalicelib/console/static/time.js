@@ -1,7 +1,7 @@
 // Time ranges: the presets, an absolute from/to, how each reads in the URL and in an API call.
 import { h } from "./dom.js";
 
-export const PRESETS = [
+const PRESETS = [
   ["15m", "Last 15 minutes"],
   ["1h", "Last hour"],
   ["24h", "Last 24 hours"],
