@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt infrastructure/requirements.txt infrastructure/requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: install run test lint format unit integration e2e compat bench synth invoke infra tick task-precision ingest seed events bootstrap outbox createsuperuser localstack-up localstack-down localstack-bootstrap localstack-test clean
+.PHONY: install run test lint format unit integration e2e compat browser vendor-uplot bench synth invoke infra tick task-precision ingest seed events bootstrap outbox createsuperuser localstack-up localstack-down localstack-bootstrap localstack-test clean
 
 $(STAMP): requirements.txt requirements-dev.txt infrastructure/requirements.txt infrastructure/requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,14 @@ format: install
 
 unit integration e2e compat: install
 	$(VENV)/bin/pytest tests/$@
+
+## make browser: the console's tests in headless Chromium (apt-get install -y chromium; screenshots in docs/screenshots)
+browser: install
+	$(VENV)/bin/pytest tests/e2e/console
+
+## make vendor-uplot [VERSION=x.y.z]: refresh the console's chart library from the npm registry
+vendor-uplot: install
+	$(PY) scripts/refresh_uplot.py $(or $(VERSION),latest)
 
 ## make outbox: the last emails the running local cloud sent (reset links...)
 outbox: install

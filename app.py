@@ -10,6 +10,7 @@ from chalicelib.auth.routes import api as auth_api
 from chalicelib.catalog.handlers import handlers as catalog_handlers
 from chalicelib.catalog.routes import api as catalog_api
 from chalicelib.config import get_settings
+from chalicelib.console.routes import api as console_api
 from chalicelib.documents.handlers import handlers as document_handlers
 from chalicelib.documents.routes import api as documents_api
 from chalicelib.health.routes import api as health_api
@@ -37,6 +38,7 @@ for api in (
     observability_api,
     orders_api,
     audit_api,
+    console_api,
 ):
     app.register_blueprint(api.blueprint)
 for handlers in (

@@ -200,6 +200,7 @@ class LocalCloud:
         return {
             "api": self.api_url,
             "docs": f"{self.api_url}/docs",
+            "console": f"{self.api_url}/console",
             "openapi": f"{self.api_url}/openapi.json",
             "health": f"{self.api_url}/health",
             "control": f"{self.api_url}/_devstack",

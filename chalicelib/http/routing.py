@@ -187,3 +187,10 @@ def route_meta(view: Callable[..., Any]) -> RouteMeta | None:
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(body=body, status_code=status, headers={"Content-Type": "application/json", **(headers or {})})
+
+
+def base_path(context: dict[str, Any]) -> str:
+    """The prefix the API is mounted under ("/api" for a stage in the URL), or "": what a page
+    must put before its own absolute links."""
+    path, resource = context.get("path") or "", context.get("resourcePath") or ""
+    return path[: -len(resource)] if resource and path.endswith(resource) else ""

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Any
 
 from chalice import Response
 from swagger_ui_bundle import swagger_ui_path
@@ -10,7 +9,7 @@ from swagger_ui_bundle import swagger_ui_path
 from chalicelib import __version__
 from chalicelib.errors import NotFound
 from chalicelib.http.openapi import build_openapi
-from chalicelib.http.routing import ApiBlueprint, json_response
+from chalicelib.http.routing import ApiBlueprint, base_path, json_response
 
 api = ApiBlueprint(__name__)
 TAGS = ("meta",)
@@ -84,7 +83,7 @@ def index() -> Response:
     tags=TAGS,
 )
 def openapi() -> Response:
-    return json_response(_openapi_json(_base_path(api.current_request.context)))
+    return json_response(_openapi_json(base_path(api.current_request.context)))
 
 
 @api.route(
@@ -118,12 +117,6 @@ def docs_asset(asset: str) -> Response:
     else:
         raise NotFound("No such documentation asset")
     return Response(body=body, status_code=200, headers={"Content-Type": content_type, **ASSET_HEADERS})
-
-
-def _base_path(context: dict[str, Any]) -> str:
-    """The prefix the API is mounted under ("/api" for a stage in the URL), or ""."""
-    path, resource = context.get("path") or "", context.get("resourcePath") or ""
-    return path[: -len(resource)] if resource and path.endswith(resource) else ""
 
 
 @functools.cache

@@ -7,14 +7,19 @@ import uuid
 PASSWORD = "tulip orbit lantern 7"
 
 
-def new_user(api, prefix: str = "user") -> dict[str, str]:
+def register(api, prefix: str = "user") -> str:
+    """A new account with PASSWORD; its username."""
     name = f"{prefix}{uuid.uuid4().hex[:8]}"
     response = api.post(
         "/api/v1/users/register/",
         json={"username": name, "email": f"{name}@example.com", "password": PASSWORD, "password2": PASSWORD},
     )
     assert response.status_code == 201, response.text
-    return login(api, name, PASSWORD)
+    return name
+
+
+def new_user(api, prefix: str = "user") -> dict[str, str]:
+    return login(api, register(api, prefix), PASSWORD)
 
 
 def login(api, username: str, password: str) -> dict[str, str]:
