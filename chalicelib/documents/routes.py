@@ -410,10 +410,13 @@ def delete_typed(doc_type, doc_id):
     ("POST",),
     summary="Search documents with an OpenSearch query",
     description="A query body restricted to an allow-list (bool, match, match_phrase, multi_match, term(s), "
-    "range, wildcard, prefix, query_string, exists, ids, has_child, has_parent, parent_id; aggs terms, min, max, "
-    "avg, sum, date_histogram), `size` ≤ 100, on the index of `type` (default plan). Parent-child relations "
-    "are named by the property holding the object: plan → planCostShares, linkedPlanServices; "
-    "linkedPlanServices → linkedService, planserviceCostShares. The answer has OpenSearch's shape.",
+    "range, wildcard, prefix, query_string, exists, ids, has_child, has_parent, parent_id; aggs terms "
+    "(min_doc_count ≥ 1), min, max, avg, sum, date_histogram), `size` ≤ 100, on the index of `type` (default "
+    "plan), over your documents only. Parent-child relations are named by the property holding the object: "
+    "plan → planCostShares, linkedPlanServices; linkedPlanServices → linkedService, planserviceCostShares. "
+    "The answer has OpenSearch's shape with `_id` = objectId and `_routing` = the plan's objectId; hits are "
+    "unscored (every `_score` 0: relevance would depend on other owners' documents) and ordered by `sort`, then "
+    "by plan and objectId. docs/documents.md says what a body may contain and why.",
     query=(QueryParam("type", {"type": "string", "default": "plan"}), OWNER),
     responses={200: "OpenSearch's response (hits.total, hits.hits[], aggregations)"},
     **READ,

@@ -50,7 +50,11 @@ class DocumentSearch:
             raise NotFound("That document type has no search index yet") from None
         except RequestError as exc:
             raise BadRequest(f"OpenSearch refused the query: {exc.error}") from None
-        except TransportError:
+        except TransportError as exc:
+            if "too_many_buckets" in str(exc.info):
+                raise BadRequest(
+                    "The aggregation would make more buckets than search allows; widen its interval"
+                ) from None
             # Unreachable, overloaded, or failing on a query it should have refused: not the
             # client's mistake, and nothing to retry differently.
             log.exception("document search failed", extra={"index": index})

@@ -4,7 +4,8 @@ form. Both pages must work as plain HTML forms under their strict CSP."""
 
 from __future__ import annotations
 
-import shutil
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -12,36 +13,16 @@ from tests.compat.accounts import PASSWORD, bearer, fresh
 from tests.e2e.identity import mail_to, reset_token_from
 from tests.support.stack import wait_for
 
-CHROMIUM = shutil.which("chromium")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="Chromium is not installed (apt-get install -y chromium); .ci/run installs it"
-)
-
 
 @pytest.fixture
-def browser(tmp_path):
-    playwright = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    with playwright.sync_playwright() as driver:
-        context = driver.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=CHROMIUM, args=FLAGS, java_script_enabled=False
-        )
-        console: list[str] = []
-        context.on("console", lambda message: console.append(message.text))
-        page = context.new_page()
-        page.on("console", lambda message: console.append(message.text))
-        yield page, console
-        context.close()
+def browser(chromium) -> Iterator[tuple[Any, list[str]]]:
+    """A tab with JavaScript off, in the session's Chromium, and what its console says."""
+    context = chromium.new_context(java_script_enabled=False)
+    console: list[str] = []
+    page = context.new_page()
+    page.on("console", lambda message: console.append(message.text))
+    yield page, console
+    context.close()
 
 
 def test_reset_by_email_form_then_the_mailed_link(browser, curl, stack):

@@ -59,8 +59,8 @@ def _logs_indexed(api: Api, headers: dict[str, str], expected: int) -> None:
     wait_for(indexed, timeout_s=60, interval_s=0.2)
 
 
-def _build(with_a: bool) -> World:
-    stack = start_stack(
+def _start() -> Stack:
+    return start_stack(
         {
             "ARGON2_TIME_COST": "1",
             "ARGON2_MEMORY_KIB": "16",
@@ -68,6 +68,9 @@ def _build(with_a: bool) -> World:
             "ADMIN_PASSWORD": ADMIN["password"],
         }
     )
+
+
+def _populate(stack: Stack, with_a: bool) -> World:
     api = Api(stack.endpoints["api"])
     admin = login(api, ADMIN["username"], ADMIN["password"])
     registered = api.post(f"/api/v1/schemas/{data.PERSON_TYPE}", json=data.PERSON_SCHEMA, headers=admin)
@@ -90,9 +93,16 @@ def _build(with_a: bool) -> World:
 
 @pytest.fixture(scope="package")
 def worlds() -> Iterator[tuple[World, World]]:
-    with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        alone, beside = pool.map(_build, (False, True))
-    yield alone, beside
-    for world in (alone, beside):
-        world.api.close()
-        world.stack.stop()
+    stacks: list[Stack] = []
+    try:
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            started = [pool.submit(_start) for _ in range(2)]
+            failures = [future.exception() for future in started if future.exception()]
+            stacks += [future.result() for future in started if not future.exception()]
+            if failures:
+                raise RuntimeError("a local cloud did not start") from failures[0]
+            alone, beside = pool.map(_populate, stacks, (False, True))
+        yield alone, beside
+    finally:
+        for stack in stacks:
+            stack.stop()

@@ -7,6 +7,11 @@ import pytest
 PROBLEM = "application/problem+json"
 JSON = {"Content-Type": "application/json"}
 
+
+def service_with_id(object_id: str) -> bytes:
+    return b'{"_org": "example.com", "objectType": "service", "name": "n", "objectId": "%s"}' % object_id.encode()
+
+
 CASES = [
     pytest.param("/api/v1/plans", b'{"a": "' + b"x" * 2_000_000 + b'"}', JSON, 413, id="oversized"),
     pytest.param("/api/v1/plans", b"[" * 50_000 + b"]" * 50_000, JSON, 400, id="deep-nesting"),
@@ -33,6 +38,17 @@ CASES = [
     ),
     pytest.param("/api/v1/logs/", b"[" * 100_000 + b"]" * 100_000, JSON, 400, id="logs-deep-array"),
     pytest.param("/api/v1/logs/", b"[" + b"1" * 5000 + b"]", JSON, 400, id="logs-long-integer"),
+    # objectIds are keys, URL segments and header values: a line break in one is refused.
+    pytest.param("/api/v1/services", service_with_id("s\r\nX-Injected: 1"), JSON, 400, id="crlf-object-id"),
+    pytest.param("/api/v1/services", service_with_id("s-1\n"), JSON, 400, id="trailing-newline-object-id"),
+    pytest.param(
+        "/api/v1/search",
+        b'{"size": 0, "aggs": {"h": {"date_histogram": {"field": "_updated", "fixed_interval": "1s", '
+        b'"min_doc_count": 0, "extended_bounds": {"min": 0, "max": 4102444800000}}}}}',
+        JSON,
+        400,
+        id="histogram-bucket-limit",
+    ),
 ]
 
 

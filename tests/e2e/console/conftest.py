@@ -5,7 +5,6 @@ API as a log shipper would, and one signed-in page that the tests share."""
 from __future__ import annotations
 
 import datetime
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -14,36 +13,10 @@ import pytest
 import requests
 
 from tests.e2e.conftest import Api
-from tests.e2e.console.browser import CHROMIUM, FLAGS, REPORT_CSP, WIDE, Watch, unavailable
 from tests.e2e.console.data import Dataset
 from tests.e2e.users import PASSWORD, login, register
+from tests.support.browser import REPORT_CSP, WIDE, Watch
 from tests.support.stack import Stack, wait_for
-
-SKIPPED: list[str] = []
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    # Skip reasons are hidden without -rs; a skipped browser suite must not go unnoticed.
-    if SKIPPED:
-        terminalreporter.write_line(f"browser tests skipped: {SKIPPED[0]}", yellow=True, bold=True)
-
-
-# Session-scoped like the stack, so that pytest asks for it first: without Chromium the tests
-# skip before a local cloud starts for nothing.
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
-    reason = unavailable()
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must run the browser tests, but {reason}")
-        SKIPPED.append(reason)
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield browser
-        browser.close()
 
 
 @dataclass

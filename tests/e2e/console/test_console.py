@@ -18,9 +18,9 @@ import requests
 
 from chalicelib.auth.service import INVALID_CREDENTIALS
 from chalicelib.console.routes import CONSOLE_CSP
-from tests.e2e.console.browser import PHONE, screenshot
 from tests.e2e.console.conftest import Account, Tab, evaluate_alerts, new_tab, sign_in
 from tests.e2e.console.data import parse, shown_time
+from tests.support.browser import PHONE, screenshot
 from tests.support.stack import wait_for
 
 STORAGE = "() => ({session: {...sessionStorage}, local: {...localStorage}, cookie: document.cookie})"

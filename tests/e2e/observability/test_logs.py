@@ -100,7 +100,7 @@ def test_search_by_text_level_service_and_window_counts_right(api, shipped):
     assert search(api, shipped, level="warning,error", service="billing")["total"] == shipped.count(
         lambda n: level_of(n) != "info" and n % 3 == 2
     )
-    assert search(api, shipped, q="host:web-1 AND latency_ms:[90 TO 99]")["total"] == shipped.count(
+    assert search(api, shipped, q="host:web-1 AND latency_ms.num:[90 TO 99]")["total"] == shipped.count(
         lambda n: n % 4 == 1 and n % 100 >= 90
     )
     # Lines 100 to 299 by their timestamps: [from, to) never counts the boundary twice.
