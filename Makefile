@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt infrastructure/requirements.txt infrastructure/requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: install run test lint format unit integration e2e compat browser vendor-uplot bench synth invoke infra tick task-precision ingest seed events bootstrap outbox createsuperuser localstack-up localstack-down localstack-bootstrap localstack-test clean
+.PHONY: install run test lint format unit integration e2e compat browser vendor-uplot bench bench-scale synth invoke infra tick task-precision ingest seed events bootstrap outbox createsuperuser localstack-up localstack-down localstack-bootstrap localstack-test clean
 
 $(STAMP): requirements.txt requirements-dev.txt infrastructure/requirements.txt infrastructure/requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,10 @@ createsuperuser: install
 ## make bench: measured figures side by side with their baselines → bench/report.json
 bench: install
 	$(PY) -m bench.run
+
+## make bench-scale [SIZES=1000,10000,50000]: costs as products, plans and logs grow → bench/scale.json + README
+bench-scale: install
+	$(PY) -m bench.scale $(if $(SIZES),--sizes $(SIZES))
 
 ## make synth: the CloudFormation template of one stage in cdk.out/ (offline, not deployable; STAGE=dev|prod)
 synth: install

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from typing import Any
 import requests
 
 from bench.event_latency import percentile
+from bench.report import commit, machine
 from tests.support.plans import plan
 from tests.support.stack import ROOT, Stack, start_stack
 
@@ -332,20 +332,6 @@ def product_search(client: Client, queries: int) -> list[Figure]:
 
 
 # -- report ---------------------------------------------------------------------------------
-
-
-def machine() -> dict[str, Any]:
-    return {
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "processor": platform.machine(),
-        "cpus": os.cpu_count(),
-    }
-
-
-def commit() -> str:
-    result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    return result.stdout.strip() or "unknown"
 
 
 def table(figures: list[Figure]) -> str:
