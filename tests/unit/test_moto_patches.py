@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from moto import mock_aws
 
 from devstack import moto_patches
@@ -40,3 +45,86 @@ def test_a_fifo_queue_without_content_deduplication_still_requires_an_id() -> No
     fifo = sqs.create_queue(QueueName="ids.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
     with pytest.raises(ClientError, match="ContentBasedDeduplication"):
         sqs.send_message(QueueUrl=fifo, MessageBody="no id", MessageGroupId="g")
+
+
+def _attribute_values() -> st.SearchStrategy[dict[str, Any]]:
+    scalars = st.one_of(
+        st.builds(lambda v: {"S": v}, st.text(max_size=5)),
+        st.builds(lambda v: {"N": str(v)}, st.integers(-100, 100)),
+        st.builds(lambda v: {"B": v}, st.binary(max_size=5)),
+        st.builds(lambda v: {"SS": v}, st.lists(st.text(min_size=1, max_size=3), min_size=1, max_size=3, unique=True)),
+        st.builds(
+            lambda v: {"NS": [str(n) for n in v]}, st.lists(st.integers(0, 9), min_size=1, max_size=3, unique=True)
+        ),
+        st.builds(
+            lambda v: {"BS": v}, st.lists(st.binary(min_size=1, max_size=3), min_size=1, max_size=3, unique=True)
+        ),
+        st.just({"NULL": True}),
+        st.builds(lambda v: {"BOOL": v}, st.booleans()),
+    )
+    return st.recursive(
+        scalars,
+        lambda children: st.one_of(
+            st.builds(lambda v: {"L": v}, st.lists(children, max_size=3)),
+            st.builds(lambda v: {"M": v}, st.dictionaries(st.text(max_size=3), children, max_size=3)),
+        ),
+        max_leaves=8,
+    )
+
+
+def _serialized(service: str, operation: str, result: Any) -> Any:
+    from moto.core.serialize import XFormedAttributePicker, get_serializer_class
+    from moto.core.utils import get_service_model
+    from moto.dynamodb.responses import DynamoResult
+
+    model = get_service_model(service).operation_model(operation)
+    serializer = get_serializer_class(service, "json")(
+        operation_model=model, pretty_print=False, value_picker=XFormedAttributePicker(response_transformers=None)
+    )
+    return json.loads(serializer.serialize(DynamoResult(result).result)["body"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    items=st.lists(
+        st.dictionaries(st.sampled_from(["pk", "sk", "a", "b"]), _attribute_values(), min_size=1), max_size=4
+    )
+)
+def test_attribute_values_are_written_as_moto_writes_them(items: list[dict[str, Any]]) -> None:
+    from moto.core.serialize import BaseJSONSerializer
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    moto_patches.apply()
+    typed = [{name: DynamoType(value) for name, value in item.items()} for item in items]
+    answers = [
+        (
+            "dynamodb",
+            "Query",
+            {
+                "Count": len(typed),
+                "ScannedCount": len(typed),
+                "Items": typed,
+                "LastEvaluatedKey": typed[0] if typed else None,
+            },
+        ),
+        ("dynamodb", "GetItem", {"Item": typed[0]} if typed else {}),
+        ("dynamodb", "BatchGetItem", {"Responses": {"t": typed}, "UnprocessedKeys": {}}),
+        (
+            "dynamodbstreams",
+            "GetRecords",
+            {
+                "NextShardIterator": "x",
+                "Records": [
+                    {"eventName": "MODIFY", "dynamodb": {"NewImage": i, "OldImage": i, "Keys": i}} for i in typed
+                ],
+            },
+        ),
+    ]
+    direct = [_serialized(*answer) for answer in answers]
+    patched = BaseJSONSerializer._serialize_type_structure
+    try:
+        BaseJSONSerializer._serialize_type_structure = patched.__wrapped__
+        walked = [_serialized(*answer) for answer in answers]
+    finally:
+        BaseJSONSerializer._serialize_type_structure = patched
+    assert direct == walked
