@@ -10,6 +10,7 @@ the same objectId is, to the caller, a document that does not exist: 404 on read
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import threading
 import time
@@ -36,7 +37,6 @@ from chalicelib.errors import (
 
 MAX_PAGE = 100
 MAX_OFFSET = 10_000
-MAX_QUERY_PAGE = 1000
 MAX_OBJECT_ID = 200
 
 
@@ -178,20 +178,16 @@ class DocumentService:
             raise BadRequest(f"limit must be between 1 and {MAX_PAGE}")
         if not 0 <= offset <= MAX_OFFSET:
             raise BadRequest(f"offset must be between 0 and {MAX_OFFSET}")
+        owner_id = principal.acting_for(owner)
         after = decode_cursor(cursor) if cursor else None
-        items: list[Stored] = []
-        has_more = False
-        # One query page covers the skipped items too, so an offset costs one read, not many.
-        page_size = min(MAX_QUERY_PAGE, offset + limit + 1)
-        pages = self.store.page(principal.acting_for(owner), doc_type, org, after, page_size)
-        for position, stored in enumerate(pages):
-            if position < offset:
-                continue
-            if len(items) == limit:
-                has_more = True
-                break
-            items.append(stored)
-        next_cursor = encode_cursor(items[-1].doc_id) if has_more and items else None
+        if offset:
+            # Where the page starts, counted without reading the documents it skips.
+            after = self.store.skip(owner_id, doc_type, org, after, offset)
+            if after is None:
+                return Page([], None)
+        items = list(itertools.islice(self.store.page(owner_id, doc_type, org, after, limit + 1), limit + 1))
+        next_cursor = encode_cursor(items[limit - 1].doc_id) if len(items) > limit else None
+        items = items[:limit]
         return Page([s.document() for s in items], next_cursor)
 
     # -- writing --------------------------------------------------------------------------

@@ -13,6 +13,7 @@ or delete on the ETag the client holds. When a condition fails, one read tells t
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ from pynamodb.models import Model
 from chalicelib.dynamo import condition_failed, get_or_none, table_meta
 from chalicelib.errors import Conflict, NotFound, PreconditionFailed
 
+# Keys read per request while an offset under an org filter is skipped.
+SKIP_PAGE = 1000
 # Registered schemas are the platform's: one namespace, which no user id (a hex uuid) can name.
 PLATFORM = "platform"
 
@@ -134,6 +137,33 @@ class DocumentStore:
         )
         for item in results:
             yield Stored.of(item)
+
+    def skip(self, owner_id: str, doc_type: str, org: str | None, after: str | None, count: int) -> str | None:
+        """The objectId `count` documents past `after` in `page` order, where a page at that
+        offset starts; None when fewer remain. The skipped documents are counted (Select=COUNT,
+        or their keys alone under an org filter), not read."""
+        key = partition(owner_id, doc_type)
+        start = {"pk": {"S": key}, "doc_id": {"S": after}} if after else None
+        if org:
+            skipped = DocumentItem.query(
+                key,
+                filter_condition=DocumentItem.org == org,
+                last_evaluated_key=start,
+                attributes_to_get=["doc_id"],
+                page_size=SKIP_PAGE,
+                consistent_read=True,
+            )
+            return next((item.doc_id for item in itertools.islice(skipped, count - 1, count)), None)
+        remaining = count
+        while remaining:
+            counted = DocumentItem._get_connection().query(
+                key, select="COUNT", limit=remaining, exclusive_start_key=start, consistent_read=True
+            )
+            remaining -= counted["Count"]
+            start = counted.get("LastEvaluatedKey")
+            if start is None:
+                return None
+        return start["doc_id"]["S"]
 
     def all_of_type(self, doc_type: str) -> Iterator[Stored]:
         """Every owner's documents of a type (a reindex reads them all: a Scan, not a hot path)."""

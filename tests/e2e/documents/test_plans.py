@@ -288,6 +288,19 @@ def test_listing_filters_by_org_and_pages_with_a_cursor(api, alice):
     assert api.get("/api/v1/plans?cursor=garbage", headers=alice).status_code == 400
 
 
+def test_an_offset_page_is_the_slice_of_the_whole_listing(api):
+    carol = new_user(api, "offsets")
+    made = sorted(create(api, carol, plan()).json()["objectId"] for _ in range(7))
+    for offset in range(9):
+        page = api.get(f"/api/v1/plans?limit=3&offset={offset}", headers=carol).json()
+        assert [p["objectId"] for p in page["items"]] == made[offset : offset + 3], offset
+        assert bool(page["next"]) == (offset + 3 < len(made)), offset
+    # An offset counts from the cursor's position.
+    cursor = api.get("/api/v1/plans?limit=2", headers=carol).json()["next"]
+    page = api.get(f"/api/v1/plans?limit=2&offset=3&cursor={cursor}", headers=carol).json()
+    assert [p["objectId"] for p in page["items"]] == made[5:7] and page["next"] is None
+
+
 def test_documents_need_credentials(api):
     assert api.get("/api/v1/plans").status_code == 401
     assert api.post("/api/v1/plans", json=plan()).status_code == 401
