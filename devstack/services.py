@@ -58,11 +58,12 @@ class MotoService(Service):
     def start(self) -> None:
         from moto.server import ThreadedMotoServer
 
-        from devstack import moto_patches, moto_query, moto_serial
+        from devstack import moto_patches, moto_query, moto_serial, moto_streams
 
         moto_patches.apply()
         moto_serial.apply()
         moto_query.apply()
+        moto_streams.apply()
         # Werkzeug logs every request moto serves; at event-runtime polling rates that is noise.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self.port = self.port or free_port()

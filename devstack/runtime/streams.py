@@ -120,15 +120,26 @@ class StreamPoller(Loop):
         try:
             response = self.streams.get_records(ShardIterator=cursor.iterator, Limit=self.config.batch_size)
         except self.streams.exceptions.ExpiredIteratorException:
-            kwargs: dict[str, Any] = {"ShardIteratorType": "TRIM_HORIZON"}
-            if cursor.last_sequence:
-                kwargs = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": cursor.last_sequence}
-            cursor.iterator = self.streams.get_shard_iterator(
-                StreamArn=self.config.stream_arn, ShardId=cursor.shard_id, **kwargs
-            )["ShardIterator"]
+            cursor.iterator = self._iterator_after(cursor)
             return
         cursor.pending = [shapes.dynamodb_record(r, self.config.stream_arn, self.region) for r in response["Records"]]
         cursor.iterator = response.get("NextShardIterator")
+
+    def _iterator_after(self, cursor: ShardCursor) -> str:
+        """A new iterator just past the last record delivered; the oldest kept record if the
+        stream no longer keeps that one (DynamoDB's 24 hours, or the local cloud's trimming)."""
+        shard = {"StreamArn": self.config.stream_arn, "ShardId": cursor.shard_id}
+        if cursor.last_sequence:
+            try:
+                return self.streams.get_shard_iterator(
+                    **shard, ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=cursor.last_sequence
+                )["ShardIterator"]
+            except self.streams.exceptions.TrimmedDataAccessException:
+                log.error(
+                    "stream records trimmed before delivery",
+                    extra={"handler": self.config.name, "after": cursor.last_sequence},
+                )
+        return self.streams.get_shard_iterator(**shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
 
     def _advance(self, cursor: ShardCursor) -> bool:
         """Deliver the shard's next batch; True when one was delivered and succeeded."""

@@ -51,6 +51,9 @@ class _StreamsExceptions:
     class ExpiredIteratorException(Exception):
         pass
 
+    class TrimmedDataAccessException(Exception):
+        pass
+
 
 class FakeStreams:
     """dynamodbstreams over in-memory shards. Iterators are opaque `shard@position` strings."""
@@ -61,12 +64,19 @@ class FakeStreams:
         self.shards: dict[str, list[dict[str, Any]]] = {k: list(v) for k, v in (shards or {}).items()}
         self.closed: set[str] = set()
         self.expire_next: set[str] = set()
+        # Sequence numbers the stream no longer keeps, per shard (trim()).
+        self.trimmed: dict[str, set[str]] = {}
         self.calls: list[tuple[str, dict[str, Any]]] = []
         # Runs inside every GetRecords: what else happens while the poller is reading.
         self.during_get_records: Callable[[], None] = lambda: None
 
     def add_shard(self, shard_id: str, records: list[dict[str, Any]] | None = None) -> None:
         self.shards[shard_id] = list(records or [])
+
+    def trim(self, shard_id: str, count: int) -> None:
+        """Drop the shard's oldest records, as a stream does past its retention."""
+        gone, self.shards[shard_id] = self.shards[shard_id][:count], self.shards[shard_id][count:]
+        self.trimmed.setdefault(shard_id, set()).update(r["dynamodb"]["SequenceNumber"] for r in gone)
 
     def describe_stream(self, **kwargs: Any) -> dict[str, Any]:
         self.calls.append(("describe_stream", kwargs))
@@ -85,6 +95,8 @@ class FakeStreams:
         shard_id, kind = kwargs["ShardId"], kwargs["ShardIteratorType"]
         records = self.shards[shard_id]
         sequences = [r["dynamodb"]["SequenceNumber"] for r in records]
+        if kwargs.get("SequenceNumber") in self.trimmed.get(shard_id, ()):
+            raise self.exceptions.TrimmedDataAccessException("trimmed")
         if kind == "TRIM_HORIZON":
             position = 0
         elif kind == "LATEST":

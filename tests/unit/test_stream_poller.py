@@ -234,6 +234,20 @@ def test_an_expired_iterator_before_any_delivery_restarts_from_trim_horizon() ->
     assert h.calls == [seqs(1, 2)]
 
 
+def test_an_expired_iterator_past_trimmed_records_resumes_at_the_oldest_kept_one(caplog) -> None:
+    h = Harness({"shard-1": records(1, 2)}, batch_size=10)
+    h.steps(1)
+    h.streams.shards["shard-1"] += records(3, 4, 5)
+    h.streams.trim("shard-1", 3)  # 1, 2 (delivered) and 3 (not yet) are gone
+    h.streams.expire_next.add("shard-1")
+
+    h.steps(2)
+
+    assert [r["ShardIteratorType"] for r in h.streams.iterator_requests()][-1] == "TRIM_HORIZON"
+    assert h.calls == [seqs(1, 2), seqs(4, 5)]
+    assert "stream records trimmed before delivery" in caplog.text
+
+
 def test_a_record_that_always_fails_is_reported_alone_after_its_predecessors_succeeded() -> None:
     h = Harness(
         {"shard-1": records(1, 2, 3, 4)},
