@@ -28,7 +28,7 @@ from typing import Any
 import requests
 
 from bench.event_latency import percentile
-from bench.report import commit, machine
+from bench.report import commit, machine, replace_readme_section
 from tests.support.plans import plan
 from tests.support.stack import ROOT, Stack, start_stack
 
@@ -44,11 +44,18 @@ class Figure:
     baseline: float
     target: float | None
     better: str
+    # The baseline this figure was compared with before issue 17 moved it to the real floor,
+    # measured in the same run, so the change of baseline is visible beside the new ratio.
+    old_baseline: str | None = None
+    old_baseline_value: float | None = None
     ratio: float = 0.0
+    old_ratio: float | None = None
     meets: bool | None = None
 
     def __post_init__(self) -> None:
         self.ratio = round(self.ours / self.baseline, 3) if self.baseline else float("inf")
+        if self.old_baseline_value:
+            self.old_ratio = round(self.ours / self.old_baseline_value, 3)
         if self.target is not None:
             self.meets = self.ratio <= self.target if self.better == "lower" else self.ratio >= self.target
 
@@ -148,22 +155,40 @@ def _per_call_us(call: Callable[[], Any], n: int) -> float:
 
 
 def cached_get(stack: Stack, client: Client, n: int) -> Figure:
-    from chalice import Chalice
+    """A cached document GET in-process vs a bare Chalice route that GETs the same bytes from Redis."""
+    import redis
+    from chalice import Chalice, Response
     from chalice.test import Client as TestClient
 
     document = plan()
     client.create_plan(document)
     from app import app
 
+    url = f"/api/v1/plans/{document['objectId']}"
+    cache = redis.Redis.from_url(os.environ["REDIS_URL"])
     bare = Chalice(app_name="bare")
     bare.route("/constant")(lambda: {"status": "ok"})
-    url = f"/api/v1/plans/{document['objectId']}"
+
+    @bare.route("/cached/{key}")
+    def cached(key: str) -> Response:
+        return Response(body=cache.get(key), status_code=200, headers={"Content-Type": "application/json"})
+
     with TestClient(app) as ours, TestClient(bare) as baseline:
         assert ours.http.get(url, headers=client.headers).status_code == 200
+        (key,) = [k.decode() for k in cache.scan_iter(match=f"*{document['objectId']}")]
+        assert baseline.http.get(f"/cached/{key}").body == cache.get(key)
         ours_us = _per_call_us(lambda: ours.http.get(url, headers=client.headers), n)
-        baseline_us = _per_call_us(lambda: baseline.http.get("/constant"), n)
+        baseline_us = _per_call_us(lambda: baseline.http.get(f"/cached/{key}"), n)
+        constant_us = _per_call_us(lambda: baseline.http.get("/constant"), n)
     return Figure(
-        "GET one document, warm cache, in-process client vs a constant route", "µs", ours_us, baseline_us, 1.5, "lower"
+        "GET one document, warm cache, in-process, vs a bare route's Redis GET of the same bytes",
+        "µs",
+        ours_us,
+        baseline_us,
+        1.5,
+        "lower",
+        old_baseline="a constant route",
+        old_baseline_value=constant_us,
     )
 
 
@@ -204,7 +229,7 @@ def stream_indexing(stack: Stack, documents: int) -> list[Figure]:
             "plans/s",
             round(documents / ours, 1),
             round(documents / baseline, 1),
-            0.8,
+            0.9,
             "higher",
         ),
     ]
@@ -288,18 +313,36 @@ def _requests_per_second(url: str, headers: dict[str, str], clients: int, second
 
 
 def catalog_ingest(products: int) -> list[Figure]:
-    """Products/s of the catalog ingestion vs boto3's raw batch_writer of the same items."""
-    from bench.ingest import ingestion, raw_batch_writes
+    """Products/s of the catalog ingestion vs boto3's raw batch_writer plus opensearch-py's raw
+    helpers.bulk of the same products, back to back (the two writes ingestion cannot avoid)."""
+    from bench.ingest import ingestion, raw_batch_writes, raw_bulk
     from devstack.demo_catalog import products as demo_products
 
     items = demo_products(products, seed=7)
-    raw = raw_batch_writes(items)
+    write_rate = raw_batch_writes(items)
+    bulk_rate = raw_bulk(items)
     ours = ingestion(items, page_size=100)["items_per_s"]
-    return [Figure("catalog ingest (products/s) vs raw batch_writer", "products/s", ours, raw, 0.8, "higher")]
+    return [
+        Figure(
+            "catalog ingest (products/s) vs raw batch_writer + raw helpers.bulk",
+            "products/s",
+            ours,
+            round(1 / (1 / write_rate + 1 / bulk_rate), 1),
+            0.9,
+            "higher",
+            old_baseline="raw batch_writer alone",
+            old_baseline_value=write_rate,
+        )
+    ]
 
 
 def product_search(client: Client, queries: int) -> list[Figure]:
-    """The same search through the API and sent straight to OpenSearch, p50 and p95."""
+    """The same search through the API and straight to OpenSearch, p50 and p95: in-process
+    (Chalice's test client vs opensearch-py), and through the local HTTP server (vs an HTTP POST)."""
+    from chalice.test import Client as TestClient
+
+    from app import app
+    from chalicelib import clients
     from chalicelib.catalog.resources import PRODUCTS_INDEX
     from chalicelib.catalog.search import ProductSearch, SearchParams
     from chalicelib.config import get_settings
@@ -307,40 +350,71 @@ def product_search(client: Client, queries: int) -> list[Figure]:
     params = {"query": "phone", "limit": "20"}
     alias = get_settings().resource_name(PRODUCTS_INDEX)
     body = ProductSearch(lambda: None, alias).body(SearchParams.parse(params))
+    opensearch = clients.opensearch()
+    path = "/api/v1/products/search?query=phone&limit=20"
     direct_url = f"{os.environ['OPENSEARCH_URL']}/{alias}/_search"
     api_url = f"{client.base}/api/v1/products/search"
-    ours, direct = [], []
-    with requests.Session() as session:
+    timings: dict[str, list[float]] = {"in-process": [], "opensearch-py": [], "local server": [], "HTTP": []}
+    calls = {
+        "in-process": lambda test: test.http.get(path).status_code == 200,
+        "opensearch-py": lambda test: opensearch.search(index=alias, body=body) is not None,
+        "local server": lambda test: session.get(api_url, params=params, timeout=10).status_code == 200,
+        "HTTP": lambda test: session.post(direct_url, json=body, timeout=10).status_code == 200,
+    }
+    with requests.Session() as session, TestClient(app) as test:
+        for call in calls.values():
+            assert call(test)
+        # Interleaved, so each pair shares the machine's moment.
         for _ in range(queries):
-            started = time.perf_counter()
-            assert session.get(api_url, params=params, timeout=10).status_code == 200
-            ours.append(time.perf_counter() - started)
-            started = time.perf_counter()
-            assert session.post(direct_url, json=body, timeout=10).status_code == 200
-            direct.append(time.perf_counter() - started)
-    return [
-        Figure(
-            f"product search through the API vs direct to OpenSearch, p{p}",
-            "ms",
-            round(percentile(ours, p) * 1000, 2),
-            round(percentile(direct, p) * 1000, 2),
-            1.3,
-            "lower",
-        )
-        for p in (50, 95)
-    ]
+            for name, call in calls.items():
+                started = time.perf_counter()
+                call(test)
+                timings[name].append(time.perf_counter() - started)
+    figures = []
+    for ours, direct, where, target in (
+        ("in-process", "opensearch-py", "in-process", 1.15),
+        ("local server", "HTTP", "through the local server", 1.3),
+    ):
+        for p in (50, 95):
+            figures.append(
+                Figure(
+                    f"product search through the API vs direct to OpenSearch, {where}, p{p}",
+                    "ms",
+                    round(percentile(timings[ours], p) * 1000, 2),
+                    round(percentile(timings[direct], p) * 1000, 2),
+                    target,
+                    "lower",
+                )
+            )
+    return figures
 
 
 # -- report ---------------------------------------------------------------------------------
 
 
 def table(figures: list[Figure]) -> str:
-    rows = [f"{'figure':<78} {'ours':>10} {'baseline':>10} {'ratio':>7} {'target':>7}  meets"]
+    rows = [f"{'figure':<92} {'ours':>10} {'baseline':>10} {'ratio':>7} {'target':>7}  meets  old ratio"]
     for f in figures:
         target = "" if f.target is None else f"{'≤' if f.better == 'lower' else '≥'}{f.target}"
         meets = "-" if f.meets is None else ("yes" if f.meets else "NO")
-        rows.append(f"{f.name:<78} {f.ours:>10} {f.baseline:>10} {f.ratio:>7} {target:>7}  {meets}")
+        old = f"{f.old_ratio} (vs {f.old_baseline})" if f.old_baseline else ""
+        rows.append(f"{f.name:<92} {f.ours:>10} {f.baseline:>10} {f.ratio:>7} {target:>7}  {meets:<5}  {old}")
     return "\n".join(rows)
+
+
+def markdown(figures: list[Figure]) -> str:
+    lines = [
+        "| figure | ours | baseline | ratio | target | meets | old baseline: ratio |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for f in figures:
+        target = "" if f.target is None else f"{'≤' if f.better == 'lower' else '≥'}{f.target}"
+        meets = "–" if f.meets is None else ("yes" if f.meets else "**no**")
+        old = f"{f.old_baseline}: {f.old_ratio}" if f.old_baseline else ""
+        lines.append(
+            f"| {f.name} | {f.ours:g} {f.unit} | {f.baseline:g} {f.unit} | {f.ratio:g} | {target} | {meets} | {old} |"
+        )
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -352,6 +426,7 @@ def main() -> None:
     parser.add_argument("--throughput-seconds", type=float, default=3.0)
     parser.add_argument("--products", type=int, default=2000)
     parser.add_argument("--searches", type=int, default=200)
+    parser.add_argument("--no-readme", action="store_true", help="do not rewrite the README's table")
     args = parser.parse_args()
 
     figures = cold_start(args.import_runs)
@@ -374,6 +449,13 @@ def main() -> None:
     print(table(figures))
     report = {"machine": machine(), "commit": commit(), "figures": [asdict(f) for f in figures]}
     REPORT.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    m = report["machine"]
+    described = (
+        f"`make bench`: commit {report['commit']}, {m['cpus']} cores, {m['processor']}, Python {m['python']}, "
+        f"the local cloud on the same machine.\n\n{markdown(figures)}"
+    )
+    if not args.no_readme:
+        replace_readme_section("ratios", described)
     print(f"\nwritten to {REPORT.relative_to(ROOT)}")
 
 
