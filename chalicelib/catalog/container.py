@@ -15,13 +15,21 @@ if TYPE_CHECKING:
     from chalicelib.catalog.ingest import Ingestor
     from chalicelib.catalog.service import CatalogService
     from chalicelib.catalog.store import CatalogStore
+    from chalicelib.catalog.summaries import Summaries
+
+
+@functools.cache
+def summaries() -> Summaries:
+    from chalicelib.catalog.summaries import Summaries
+
+    return Summaries(clients.redis)
 
 
 @functools.cache
 def product_index() -> ProductIndex:
     from chalicelib.catalog.indexer import ProductIndex
 
-    return ProductIndex(clients.opensearch, get_settings().resource_name(PRODUCTS_INDEX))
+    return ProductIndex(clients.opensearch, get_settings().resource_name(PRODUCTS_INDEX), summaries().changed)
 
 
 @functools.cache
@@ -44,5 +52,5 @@ def catalog_service() -> CatalogService:
     from chalicelib.catalog.search import ProductSearch
     from chalicelib.catalog.service import CatalogService
 
-    search = ProductSearch(clients.opensearch, get_settings().resource_name(PRODUCTS_INDEX))
+    search = ProductSearch(clients.opensearch, get_settings().resource_name(PRODUCTS_INDEX), summaries())
     return CatalogService(catalog_store(), search, ingestor())

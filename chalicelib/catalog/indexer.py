@@ -78,9 +78,11 @@ def newest(writes: Iterable[IndexWrite]) -> list[IndexWrite]:
 
 
 class ProductIndex:
-    def __init__(self, client: Callable[[], Any], alias: str) -> None:
+    def __init__(self, client: Callable[[], Any], alias: str, on_change: Callable[[], None] = lambda: None) -> None:
         self._client = client
         self.alias = alias
+        # Told after every change the index took (the search's summaries start over).
+        self._on_change = on_change
 
     def indexed_versions(self, product_ids: list[int]) -> dict[int, int]:
         if not product_ids:
@@ -96,7 +98,10 @@ class ProductIndex:
         actions = [self._action(w) for w in pending if indexed.get(w.product_id, 0) < w.version]
         if not actions:
             return set()
-        errors = search.bulk(actions, self._client())
+        try:
+            errors = search.bulk(actions, self._client())
+        finally:
+            self._on_change()
         failed = set()
         for error in errors:
             ((_, detail),) = error.items()

@@ -10,12 +10,14 @@ words). Facets count the matching products by category and brand and give their 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.catalog.summaries import Summaries
 from chalicelib.errors import BadRequest, DependencyUnavailable, FieldError, ValidationFailed
 
 # Indexed for filters and sorting, left out of the products served.
@@ -173,10 +175,19 @@ def decode_cursor(cursor: str, sort: str) -> tuple[list[Any], int]:
     return after, position
 
 
+FACETS = {
+    "categories": {"terms": {"field": "category", "size": MAX_FACET_BUCKETS}},
+    "brands": {"terms": {"field": "brand", "size": MAX_FACET_BUCKETS}},
+    "price_min": {"min": {"field": "price"}},
+    "price_max": {"max": {"field": "price"}},
+}
+
+
 class ProductSearch:
-    def __init__(self, client: Callable[[], Any], alias: str) -> None:
+    def __init__(self, client: Callable[[], Any], alias: str, summaries: Summaries | None = None) -> None:
         self._client = client
         self.alias = alias
+        self.summaries = summaries
 
     def _search(self, body: dict[str, Any]) -> dict[str, Any]:
         from opensearchpy.exceptions import ConnectionError as Unreachable
@@ -189,7 +200,8 @@ class ProductSearch:
         except (Unreachable, NotFoundError):
             raise DependencyUnavailable("Product search is unavailable right now") from None
 
-    def body(self, params: SearchParams) -> dict[str, Any]:
+    def body(self, params: SearchParams, summary: bool = True) -> dict[str, Any]:
+        """The search for one page; with `summary`, its total and facets too."""
         filters: list[dict[str, Any]] = []
         if params.categories:
             filters.append({"terms": {"category": list(params.categories)}})
@@ -205,14 +217,10 @@ class ProductSearch:
             "query": {"bool": {"must": must, "filter": filters}},
             "sort": SORTS[params.sort_name],
             "size": params.limit,
-            "track_total_hits": True,
-            "aggs": {
-                "categories": {"terms": {"field": "category", "size": MAX_FACET_BUCKETS}},
-                "brands": {"terms": {"field": "brand", "size": MAX_FACET_BUCKETS}},
-                "price_min": {"min": {"field": "price"}},
-                "price_max": {"max": {"field": "price"}},
-            },
+            "track_total_hits": summary,
         }
+        if summary:
+            body["aggs"] = FACETS
         if params.cursor:
             body["search_after"], _ = decode_cursor(params.cursor, params.sort_name)
         else:
@@ -220,12 +228,25 @@ class ProductSearch:
         return body
 
     def search(self, params: SearchParams) -> dict[str, Any]:
-        result = self._search(self.body(params))
+        # The total and facets depend on what matches, not on the order or the page.
+        question = {"matching": dataclasses.asdict(params) | {"sort": "", "limit": 0, "offset": 0, "cursor": None}}
+        summary, generation = self._summary(question)
+        result = self._search(self.body(params, summary=summary is None))
+        if summary is None:
+            aggs = result.get("aggregations", {})
+            summary = {
+                "total": result["hits"]["total"]["value"],
+                "facets": {
+                    "categories": _buckets(aggs.get("categories")),
+                    "brands": _buckets(aggs.get("brands")),
+                    "price": {"min": _value(aggs.get("price_min")), "max": _value(aggs.get("price_max"))},
+                },
+            }
+            self._keep(question, generation, summary)
         hits = result["hits"]["hits"]
-        total = result["hits"]["total"]["value"]
+        total = summary["total"]
         position = decode_cursor(params.cursor, params.sort_name)[1] if params.cursor else params.offset
         end = position + len(hits)
-        aggs = result.get("aggregations", {})
         return {
             "items": [_product(hit) for hit in hits],
             "count": len(hits),
@@ -233,16 +254,24 @@ class ProductSearch:
             "offset": position,
             "limit": params.limit,
             "next": encode_cursor(params.sort_name, hits[-1]["sort"], end) if hits and end < total else None,
-            "facets": {
-                "categories": _buckets(aggs.get("categories")),
-                "brands": _buckets(aggs.get("brands")),
-                "price": {"min": _value(aggs.get("price_min")), "max": _value(aggs.get("price_max"))},
-            },
+            "facets": summary["facets"],
         }
 
     def category_counts(self) -> dict[str, int]:
-        body = {"size": 0, "aggs": {"categories": {"terms": {"field": "category", "size": 1000}}}}
-        return {b["value"]: b["count"] for b in _buckets(self._search(body)["aggregations"]["categories"])}
+        question = {"category_counts": True}
+        counts, generation = self._summary(question)
+        if counts is None:
+            body = {"size": 0, "aggs": {"categories": {"terms": {"field": "category", "size": 1000}}}}
+            counts = {b["value"]: b["count"] for b in _buckets(self._search(body)["aggregations"]["categories"])}
+            self._keep(question, generation, counts)
+        return counts
+
+    def _summary(self, question: dict[str, Any]) -> tuple[Any | None, str | None]:
+        return self.summaries.get(question) if self.summaries else (None, None)
+
+    def _keep(self, question: dict[str, Any], generation: str | None, summary: Any) -> None:
+        if self.summaries:
+            self.summaries.keep(question, generation, summary)
 
 
 def _product(hit: dict[str, Any]) -> dict[str, Any]:

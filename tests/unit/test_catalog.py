@@ -13,6 +13,7 @@ from chalicelib.catalog import ingest
 from chalicelib.catalog.indexer import IndexWrite, ProductIndex, newest, write_of_record
 from chalicelib.catalog.products import Product, category_name
 from chalicelib.catalog.search import ProductSearch, SearchParams, decode_cursor, encode_cursor, text_clause
+from chalicelib.catalog.summaries import Summaries
 from chalicelib.errors import BadRequest, ValidationFailed
 
 # -- search -------------------------------------------------------------------------------------
@@ -67,6 +68,106 @@ def test_the_body_combines_filters_sort_facets_and_a_cursor() -> None:
     assert body["sort"] == [{"price": "desc"}, {"id": "asc"}]
     assert body["search_after"] == [10.0, 3] and "from" not in body
     assert set(body["aggs"]) == {"categories", "brands", "price_min", "price_max"}
+
+
+class FakeProductIndex:
+    """An OpenSearch that answers every search with the same two hits, and notes each body."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict[str, Any]] = []
+        self.total = 7
+
+    def search(self, index: str, body: dict[str, Any]) -> dict[str, Any]:
+        self.bodies.append(body)
+        hits = [{"_source": {"id": n}, "sort": [n]} for n in (1, 2)]
+        answer: dict[str, Any] = {"hits": {"hits": hits if body.get("size") else [], "total": {"value": -1}}}
+        if body.get("track_total_hits"):
+            answer["hits"]["total"]["value"] = self.total
+        if "aggs" in body:
+            answer["aggregations"] = {
+                "categories": {"buckets": [{"key": "c", "doc_count": self.total}]},
+                "brands": {"buckets": [{"key": "b", "doc_count": self.total}]},
+                "price_min": {"value": 1.0},
+                "price_max": {"value": 9.0},
+            }
+        return answer
+
+
+@pytest.fixture
+def summarised() -> tuple[ProductSearch, FakeProductIndex, Summaries, list[float]]:
+    import fakeredis
+
+    redis, now = fakeredis.FakeRedis(), [1000.0]
+    summaries = Summaries(lambda: redis, clock=lambda: now[0])
+    index = FakeProductIndex()
+    return ProductSearch(lambda: index, "products", summaries), index, summaries, now
+
+
+def test_total_and_facets_are_computed_once_per_index_change(summarised) -> None:
+    search, index, summaries, now = summarised
+    first = search.search(SearchParams(query="lamp", limit=2))
+    again = search.search(SearchParams(query="lamp", limit=2, sort="price", cursor=encode_cursor("price", [2], 2)))
+    assert [("aggs" in b, b["track_total_hits"]) for b in index.bodies] == [(True, True), (False, False)]
+    assert (again["total"], again["facets"]) == (first["total"], first["facets"]) == (7, first["facets"])
+    assert again["next"] == encode_cursor("price", [2], 4)
+    assert first["facets"]["categories"] == [{"value": "c", "count": 7}]
+    # Other matches are another question.
+    search.search(SearchParams(query="lamp", brands=("b",)))
+    assert "aggs" in index.bodies[-1]
+    # The index changes: the next answer counts again.
+    summaries.changed()
+    index.total = 8
+    now[0] += 5
+    assert search.search(SearchParams(query="lamp"))["total"] == 8
+    assert search.search(SearchParams(query="lamp"))["total"] == 8
+    assert "aggs" not in index.bodies[-1]
+
+
+def test_a_summary_computed_just_after_a_change_is_not_kept(summarised) -> None:
+    search, index, summaries, now = summarised
+    summaries.changed()
+    now[0] += 1  # the index may not show the change yet
+    search.search(SearchParams())
+    search.search(SearchParams())
+    assert all("aggs" in b for b in index.bodies)
+    now[0] += 2
+    search.search(SearchParams())
+    search.search(SearchParams())
+    assert "aggs" not in index.bodies[-1]
+
+
+def test_category_counts_are_kept_too_and_redis_down_computes_everything() -> None:
+    from redis.exceptions import ConnectionError as Down
+
+    def down() -> Any:
+        raise Down("no redis")
+
+    index = FakeProductIndex()
+    search = ProductSearch(lambda: index, "products", Summaries(down))
+    assert search.search(SearchParams())["total"] == 7
+    assert search.search(SearchParams())["total"] == 7
+    assert search.category_counts() == {"c": 7}
+    assert all("aggs" in b for b in index.bodies)
+
+
+def test_every_index_change_is_announced_even_a_failed_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    from opensearchpy import helpers
+
+    changes = []
+    client = FakeSearchClient({})
+    index = ProductIndex(lambda: client, "products", on_change=lambda: changes.append(1))
+    monkeypatch.setattr(helpers, "bulk", lambda *_, **__: (0, []))
+    index.apply([IndexWrite(1, 1, {"id": 1})])
+    index.apply([])  # nothing to change
+    assert changes == [1]
+
+    def unreachable(*_: Any, **__: Any) -> Any:
+        raise ConnectionError("down")
+
+    monkeypatch.setattr(helpers, "bulk", unreachable)
+    with pytest.raises(ConnectionError):
+        index.apply([IndexWrite(2, 1, {"id": 2})])
+    assert changes == [1, 1]
 
 
 def test_cursors_round_trip_and_refuse_forgeries_and_other_sorts() -> None:
