@@ -171,7 +171,7 @@ def cached_get(stack: Stack, client: Client, n: int) -> Figure:
 
     @bare.route("/cached/{key}")
     def cached(key: str) -> Response:
-        return Response(body=cache.get(key), status_code=200, headers={"Content-Type": "application/json"})
+        return Response(body=cache.get(key).decode(), status_code=200, headers={"Content-Type": "application/json"})
 
     with TestClient(app) as ours, TestClient(bare) as baseline:
         assert ours.http.get(url, headers=client.headers).status_code == 200
