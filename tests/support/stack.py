@@ -56,6 +56,11 @@ class Stack:
 
         wait_for(caught_up, timeout_s=timeout_s, interval_s=0.02)
 
+    def kill(self) -> int:
+        """kill -9 the whole stack: this process group (the stack, osmem, redis-server) at once."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        return self.process.wait()
+
     def stop(self) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
@@ -67,13 +72,19 @@ class Stack:
         return self.process.returncode
 
 
-def start_stack(extra_env: dict[str, str] | None = None, timeout_s: float = 90.0) -> Stack:
+def start_stack(extra_env: dict[str, str] | None = None, timeout_s: float = 90.0, process_group: bool = False) -> Stack:
+    """A stack of its own. It keeps nothing on disk and ignores code changes unless `extra_env`
+    asks (DEVSTACK_EPHEMERAL=false with a DEVSTACK_DATA_DIR of the test's own, DEVSTACK_RELOAD=
+    true). With `process_group` it leads a process group of its own, which `kill()` needs; the
+    default leaves it in the test run's group, so a Ctrl-C of the run stops it too."""
     env = {
         **os.environ,
         "PORT": "0",
         "DEVSTACK_AWS_PORT": "0",
         "DEVSTACK_OPENSEARCH_PORT": "0",
         "DEVSTACK_REDIS_PORT": "0",
+        "DEVSTACK_EPHEMERAL": "true",
+        "DEVSTACK_RELOAD": "false",
         "PYTHONPATH": str(ROOT),
         "PYTHONUNBUFFERED": "1",
         **(extra_env or {}),
@@ -88,6 +99,7 @@ def start_stack(extra_env: dict[str, str] | None = None, timeout_s: float = 90.0
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=process_group,
     )
     stack = Stack(process)
     ready = threading.Event()
