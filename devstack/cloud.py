@@ -26,7 +26,7 @@ from typing import Any
 
 from chalicelib import clients
 from chalicelib.config import EnvReader, Settings, get_settings
-from devstack import bootstrap, tls
+from devstack import bootstrap, botocore_loader, tls
 from devstack import state as durable
 from devstack.reload import CodeReloader, watched_roots
 from devstack.runtime import EventRuntime, RuntimeOptions
@@ -219,6 +219,7 @@ class LocalCloud:
 
     def start(self) -> LocalCloud:
         started: list[Service] = []
+        botocore_loader.apply()
         try:
             self._restore()
             for service in self.services:
@@ -255,7 +256,7 @@ class LocalCloud:
             raise RuntimeError(f"no stream ARN for the handlers {', '.join(unresolved)}")
         self._server.serve_app(app)
         runtime = self.runtime.serve(app)
-        return {"routes": len(app.routes), "handlers": sorted(app.handler_map), "runtime": runtime}
+        return {"routes": len(app.routes), "handlers": sorted(s.name for s in app.event_sources), "runtime": runtime}
 
     def _create_admin(self) -> None:
         """ADMIN_USERNAME + ADMIN_PASSWORD: an administrator exists after start (idempotent)."""
