@@ -39,8 +39,11 @@ def state_line(cloud: LocalCloud) -> str:
             f"\n{'':14}restored {restored.items} items, {restored.messages} queued messages and "
             f"{restored.emails} emails in {restored.seconds:.1f} s"
         )
-    if cloud.search_rebuild:
-        line += f"; search rebuilt in {cloud.search_rebuild['seconds']:.1f} s"
+    if cloud.search_rebuild is not None:
+        line += (
+            f"\n{'':14}search indexes rebuilding from the tables: searches are incomplete, and events wait,"
+            f"\n{'':14}until `search indexes rebuilt` is logged"
+        )
     return line
 
 

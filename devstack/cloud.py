@@ -70,7 +70,9 @@ class CloudOptions:
     ephemeral: bool = False
     # Forget the kept state before starting.
     fresh: bool = False
-    journal_fsync: bool = True
+    # 0: a write is on disk before it is answered. N: it is answered once the kernel has it (a
+    # killed stack loses nothing) and synced within N ms (a crashed machine loses at most that).
+    journal_sync_ms: int = 100
     compact_bytes: int = 64 * 1024 * 1024
     reload: bool = True
     reload_poll_s: float = 0.5
@@ -93,7 +95,7 @@ class CloudOptions:
             data_dir=Path(read.str("DEVSTACK_DATA_DIR", str(PROJECT_ROOT / ".devstack"))).expanduser().resolve(),
             ephemeral=read.bool("DEVSTACK_EPHEMERAL", False),
             fresh=read.bool("DEVSTACK_FRESH", False),
-            journal_fsync=read.bool("DEVSTACK_JOURNAL_FSYNC", True),
+            journal_sync_ms=read.int("DEVSTACK_JOURNAL_SYNC_MS", 100),
             compact_bytes=read.int("DEVSTACK_COMPACT_BYTES", 64 * 1024 * 1024, minimum=1),
             reload=read.bool("DEVSTACK_RELOAD", True),
             reload_poll_s=read.float("DEVSTACK_RELOAD_POLL_S", 0.5),
@@ -130,6 +132,14 @@ def outbox() -> list[dict[str, Any]]:
 
 
 SERVICE_ACTIONS = ("stop", "start", "pause", "resume")
+# The runtime's status while a restart's search rebuild runs: nothing is delivered yet.
+NOT_YET_RUNNING = {
+    "pollers": [],
+    "streams_caught_up": False,
+    "schedules": {},
+    "handlers": {},
+    "starts": "after the search rebuild",
+}
 
 
 class LocalCloud:
@@ -147,7 +157,11 @@ class LocalCloud:
             else RedisService(port=options.redis_port)
         )
         self.resources: dict[str, Any] = {}
+        self.app: Any = None
         self.runtime: EventRuntime | None = None
+        # Orders the runtime's start (after a search rebuild) with reloads and the stop.
+        self._runtime_lock = threading.Lock()
+        self._stopping = False
         self.api_port = options.api_port or free_port()
         self.api_url = ""
         self.folder = DataFolder(options.data_dir)
@@ -189,7 +203,8 @@ class LocalCloud:
         self.folder.lock()
         if self.options.fresh:
             self.folder.reset()
-        self.store = StateStore(self.folder, self.options.journal_fsync, self.options.compact_bytes)
+        interval = self.options.journal_sync_ms / 1000 or None
+        self.store = StateStore(self.folder, interval, self.options.compact_bytes)
         redeliver = search.redeliver_queues(Settings.from_env()) if self.search_is_embedded else frozenset()
         self.restored = self.store.open(redeliver)
         log.info("state restored", extra={"data_dir": str(self.folder.root), **self.restored.summary()})
@@ -203,14 +218,22 @@ class LocalCloud:
         module_name, _, attribute = self.options.app.partition(":")
         return getattr(importlib.import_module(module_name), attribute or "app")
 
-    def _rebuild_search(self) -> None:
-        """OpenSearch starts empty: put back what only it held, and rebuild what the tables hold."""
-        if not self.restored.records:
-            return
-        settings = Settings.from_env()
-        logs = search.restore_logs(self.restored.search, settings) if self.search_is_embedded else 0
-        self.search_rebuild = {**search.rebuild_derived(), "log_documents": logs}
-        log.info("search indexes rebuilt", extra=self.search_rebuild)
+    def _rebuild_search_then_run(self) -> None:
+        """OpenSearch starts empty: put back what only it held, rebuild what the tables hold, and
+        only then start the event runtime, so the pollers begin on indexes that exist (a
+        registered type's index is made by the rebuild) and writes made meanwhile wait in the
+        streams. The API answers all along; searches are incomplete until the rebuild is done."""
+        try:
+            settings = Settings.from_env()
+            logs = search.restore_logs(self.restored.search, settings) if self.search_is_embedded else 0
+            self.search_rebuild = {"done": True, **search.rebuild_derived(), "log_documents": logs}
+            log.info("search indexes rebuilt", extra=self.search_rebuild)
+        except Exception:
+            self.search_rebuild = {"done": False, "failed": True}
+            log.exception("search rebuild failed; the reindex task rebuilds a type's index once OpenSearch is back")
+        with self._runtime_lock:
+            if not self._stopping:
+                self._start_runtime(self.app, self.restored.schedules)
 
     def _dump_search(self) -> Any:
         if not self.search_is_embedded:
@@ -226,11 +249,14 @@ class LocalCloud:
                 service.start()
                 started.append(service)
             self._export_environment()
-            app = self._load_app()
+            self.app = self._load_app()
             self._create_admin()
-            self._rebuild_search()
-            self._start_runtime(app, self.restored.schedules)
-            self._start_http(app)
+            self._start_http(self.app)
+            if self.restored.records:
+                self.search_rebuild = {"done": False}
+                threading.Thread(target=self._rebuild_search_then_run, name="search-rebuild", daemon=True).start()
+            else:
+                self._start_runtime(self.app, self.restored.schedules)
             if self.store is not None:
                 self.store.compact_when_large(self._dump_search())
             if self.options.reload:
@@ -249,13 +275,15 @@ class LocalCloud:
 
     def _reload(self) -> dict[str, Any]:
         """Called by the reloader with the new modules importable: switch HTTP and the runtime."""
-        assert self.runtime is not None and self._server is not None
+        assert self._server is not None
         app = self._load_app()
         unresolved = [s.name for s in app.event_sources if str(getattr(s, "stream_arn", "")).endswith("/unresolved")]
         if unresolved:
             raise RuntimeError(f"no stream ARN for the handlers {', '.join(unresolved)}")
-        self._server.serve_app(app)
-        runtime = self.runtime.serve(app)
+        with self._runtime_lock:
+            self.app = app
+            self._server.serve_app(app)
+            runtime = self.runtime.serve(app) if self.runtime is not None else "starts after the search rebuild"
         return {"routes": len(app.routes), "handlers": sorted(s.name for s in app.event_sources), "runtime": runtime}
 
     def _create_admin(self) -> None:
@@ -312,6 +340,8 @@ class LocalCloud:
         self.folder.unlock()
 
     def stop(self) -> None:
+        with self._runtime_lock:
+            self._stopping = True
         if self.reloader is not None:
             self.reloader.stop()
         if self._server is not None:
@@ -361,18 +391,19 @@ class LocalCloud:
         POST /services/<name>/(pause|resume) freeze or thaw it, keeping its data
         GET /outbox                        the emails sent through SES, oldest first
         """
-        assert self.runtime is not None
         parts = [p for p in path.split("/") if p]
         if method == "GET" and not parts:
             return 200, {
                 "endpoints": self.endpoints(),
                 "resources": self.resources,
-                "runtime": self.runtime.status(),
+                "runtime": self.runtime.status() if self.runtime is not None else NOT_YET_RUNNING,
                 "state": self.state_status(),
                 "code": self.reloader.status() if self.reloader is not None else {"reload": False},
             }
         if method == "GET" and parts == ["outbox"]:
             return 200, {"messages": outbox()}
+        if self.runtime is None:
+            return 409, {"error": "the event runtime starts once the search indexes are rebuilt"}
         if method == "POST" and len(parts) == 2 and parts[0] == "schedules":
             if self.runtime.scheduler.fire(parts[1]):
                 return 202, {"fired": parts[1]}

@@ -42,6 +42,7 @@ from chalicelib.http.middleware import arrived_over_tls, decorate, request_id_fr
 CONTROL_PREFIX = "/_devstack"
 Control = Callable[[str, str], tuple[int, dict[str, Any]]]
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+CONTROL_ERRORS = {404: ("not-found", "Not found"), 409: ("conflict", "Conflict")}
 _PORT = re.compile(r"^(:[0-9]{1,5})?$")
 
 log = logging.getLogger("http")
@@ -119,7 +120,8 @@ class RequestHandler(ChaliceRequestHandler):
             if status < 400:
                 self._send_decorated(status, {"Content-Type": "application/json"}, json.dumps(body, default=str))
                 return
-            response = errors.problem(status, "not-found", "Not found", body["error"])
+            slug, title = CONTROL_ERRORS[status]
+            response = errors.problem(status, slug, title, body["error"])
         else:
             response = errors.problem(
                 403,

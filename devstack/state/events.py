@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from devstack.state.recorder import recorded_requests
+from devstack.state.recorder import recorded_requests, whole_region
 
 UNRECORDED = ("PutEvents", "TestEventPattern")
 READ_PREFIXES = ("Describe", "List")
@@ -38,21 +38,14 @@ def _record(region: str) -> dict[str, Any]:
     return {"k": "events", "r": region, "buses": buses}
 
 
-_installed = False
-
-
 def install() -> None:
-    global _installed
-    if _installed:
-        return
     from moto.events.responses import EventsHandler
 
     recorded_requests(
         EventsHandler,
         lambda action: action not in UNRECORDED and not action.startswith(READ_PREFIXES),
-        lambda handler: lambda: [_record(handler.region)],
+        whole_region(_record),
     )
-    _installed = True
 
 
 def export() -> Iterator[dict[str, Any]]:

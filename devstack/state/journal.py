@@ -51,9 +51,14 @@ def fsync_directory(directory: Path) -> None:
 
 
 class Journal:
-    def __init__(self, path: Path, fsync: bool = True) -> None:
+    """With `sync_interval_s` None, `wait()` returns once the record is on disk. With an interval,
+    `wait()` returns at once (the record is in the kernel's page cache, which no process crash,
+    kill -9 included, can lose) and a background thread syncs whatever was written, every
+    interval: a crash of the machine itself loses at most the last interval's records."""
+
+    def __init__(self, path: Path, sync_interval_s: float | None = None) -> None:
         self.path = path
-        self.fsync = fsync
+        self.sync_interval_s = sync_interval_s
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         fsync_directory(path.parent)
         self.bytes = os.fstat(self._fd).st_size
@@ -62,7 +67,11 @@ class Journal:
         self._written = 0
         self._synced = 0
         self._syncing = False
-        self._closed = False
+        self._closed = threading.Event()
+        self._flusher: threading.Thread | None = None
+        if sync_interval_s:
+            self._flusher = threading.Thread(target=self._flush_every_interval, name="journal-sync", daemon=True)
+            self._flusher.start()
 
     def append(self, record: dict[str, Any]) -> int:
         data = encode(record)
@@ -75,9 +84,12 @@ class Journal:
             return self._written
 
     def wait(self, ticket: int) -> None:
+        """Return once the record with this ticket is durable, as this journal defines it."""
+        if self.sync_interval_s is None:
+            self.sync(ticket)
+
+    def sync(self, ticket: int) -> None:
         """Return once the record with this ticket (and every one before it) is on disk."""
-        if not self.fsync:
-            return
         with self._synced_changed:
             while self._synced < ticket:
                 if self._syncing:
@@ -94,12 +106,20 @@ class Journal:
                     self._synced_changed.notify_all()
                 self._synced = max(self._synced, covered)
 
+    def _flush_every_interval(self) -> None:
+        assert self.sync_interval_s is not None
+        while not self._closed.wait(self.sync_interval_s):
+            if self._written > self._synced:
+                self.sync(self._written)
+
     def close(self) -> None:
         """Sync what was written and close; waiting on a ticket of a closed journal returns at once."""
         with self._write_lock:
-            if self._closed:
+            if self._closed.is_set():
                 return
-            self._closed = True
+            self._closed.set()
             written = self._written
-        self.wait(written)
+        if self._flusher is not None:
+            self._flusher.join()
+        self.sync(written)
         os.close(self._fd)

@@ -65,6 +65,8 @@ def recorded_requests(response_class: Any, recorded: Callable[[str], bool], chan
     returns after, if the request succeeded, to give the records. No request of the service is
     answered before what it journaled (here or in a model hook) is on disk."""
     call_action = response_class.call_action
+    if getattr(call_action, "journaled", False):
+        return
 
     @functools.wraps(call_action)
     def journaled(self: Any) -> Any:
@@ -80,4 +82,10 @@ def recorded_requests(response_class: Any, recorded: Callable[[str], bool], chan
         recorder.wait()
         return result
 
+    journaled.journaled = True  # type: ignore[attr-defined]
     response_class.call_action = journaled
+
+
+def whole_region(record_of: Callable[[str], dict[str, Any]]) -> Callable[[Any], Records]:
+    """`changes` for a service recorded whole: the region's record, after the request."""
+    return lambda handler: lambda: [record_of(handler.region)]

@@ -11,7 +11,7 @@ import copy
 from collections.abc import Iterator
 from typing import Any
 
-from devstack.state.recorder import recorded_requests
+from devstack.state.recorder import recorded_requests, whole_region
 
 READ_PREFIXES = ("Get", "List", "Describe", "BatchGet", "Validate")
 KEPT = (
@@ -46,21 +46,12 @@ def _record(region: str) -> dict[str, Any]:
     return {"k": "secrets", "r": region, "secrets": kept}
 
 
-_installed = False
-
-
 def install() -> None:
-    global _installed
-    if _installed:
-        return
     from moto.secretsmanager.responses import SecretsManagerResponse
 
     recorded_requests(
-        SecretsManagerResponse,
-        lambda action: not action.startswith(READ_PREFIXES),
-        lambda handler: lambda: [_record(handler.region)],
+        SecretsManagerResponse, lambda action: not action.startswith(READ_PREFIXES), whole_region(_record)
     )
-    _installed = True
 
 
 def export() -> Iterator[dict[str, Any]]:

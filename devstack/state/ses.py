@@ -46,17 +46,10 @@ def _changes(handler: Any) -> Records:
     return lambda: [_sent(region, message) for message in _backends()[region].sent_messages[sent_before:]]
 
 
-_installed = False
-
-
 def install() -> None:
-    global _installed
-    if _installed:
-        return
     from moto.ses.responses import EmailResponse
 
     recorded_requests(EmailResponse, lambda action: not action.startswith(READ_PREFIXES), _changes)
-    _installed = True
 
 
 def export() -> Iterator[dict[str, Any]]:

@@ -22,7 +22,7 @@ import functools
 from collections.abc import Iterator
 from typing import Any
 
-from devstack.state.recorder import recorded_requests, recorder
+from devstack.state.recorder import recorded_requests, recorder, whole_region
 
 CONTROL_ACTIONS = frozenset(
     {"CreateQueue", "DeleteQueue", "SetQueueAttributes", "TagQueue", "UntagQueue", "AddPermission", "RemovePermission"}
@@ -145,9 +145,7 @@ def install() -> None:
     Queue.delete_message = recorded_delete
     Message.mark_received = recorded_receive
     SQSBackend.purge_queue = recorded_purge
-    recorded_requests(
-        SQSResponse, CONTROL_ACTIONS.__contains__, lambda handler: lambda: [_queues_record(handler.region)]
-    )
+    recorded_requests(SQSResponse, CONTROL_ACTIONS.__contains__, whole_region(_queues_record))
     _installed = True
 
 

@@ -125,9 +125,11 @@ def _files(directory: Path) -> dict[str, dict[int, Path]]:
 
 
 class StateStore:
-    def __init__(self, folder: DataFolder, fsync: bool = True, compact_bytes: int = 64 * 1024 * 1024) -> None:
+    def __init__(
+        self, folder: DataFolder, sync_interval_s: float | None = None, compact_bytes: int = 64 * 1024 * 1024
+    ) -> None:
         self.folder = folder
-        self.fsync = fsync
+        self.sync_interval_s = sync_interval_s
         self.compact_bytes = compact_bytes
         self.restored = Restored()
         self.timings: dict[str, dict[str, str]] = {}
@@ -176,7 +178,7 @@ class StateStore:
         self.timings = dict(restored.schedules)
         self._replayed_bytes = sum(path.stat().st_size for path in files["journal"].values())
         self._generation = max([*files["snapshot"], *files["journal"]], default=0) + 1
-        recorder.swap(Journal(self._path("journal", self._generation), self.fsync))
+        recorder.swap(Journal(self._path("journal", self._generation), self.sync_interval_s))
         restored.seconds = time.perf_counter() - started
         return restored
 
@@ -200,7 +202,7 @@ class StateStore:
         with self._compacting:
             with moto_serial.quiesced(), recorder.lock:
                 generation = self._generation + 1
-                previous = recorder.swap(Journal(self._path("journal", generation), self.fsync))
+                previous = recorder.swap(Journal(self._path("journal", generation), self.sync_interval_s))
                 records = [*state.export(), {"k": "schedules", "timings": self.timings}]
                 self._generation, self._replayed_bytes = generation, 0
             if previous is not None:

@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 import pytest
 import requests
 
+from tests.integration.probe_app import probe_env
 from tests.support.stack import start_stack, wait_for
 
 READ_TIMEOUT_S = 1.0
@@ -23,15 +24,7 @@ READ_TIMEOUT_S = 1.0
 @pytest.fixture(scope="module")
 def plain(tmp_path_factory):
     journal = tmp_path_factory.mktemp("probe") / "journal.jsonl"
-    journal.touch()
-    stack = start_stack(
-        {
-            "DEVSTACK_APP": "tests.integration.probe_app.app:app",
-            "DEVSTACK_DECLARATIONS": "tests.integration.probe_app.resources",
-            "PROBE_JOURNAL": str(journal),
-            "DEVSTACK_HTTP_READ_TIMEOUT_S": str(READ_TIMEOUT_S),
-        }
-    )
+    stack = start_stack({**probe_env(journal), "DEVSTACK_HTTP_READ_TIMEOUT_S": str(READ_TIMEOUT_S)})
     yield stack
     stack.stop()
 

@@ -122,6 +122,21 @@ def start_stack(extra_env: dict[str, str] | None = None, timeout_s: float = 90.0
     return stack
 
 
+def durable_stack(data: Path, admin: dict[str, str], timeout_s: float = 90.0) -> Stack:
+    """A stack that keeps its state in `data` (a folder of the caller's own), with cheap password
+    hashing and `admin` as its administrator, leading its own process group so that `kill()`
+    is a kill -9 of the whole stack."""
+    env = {
+        "DEVSTACK_EPHEMERAL": "false",
+        "DEVSTACK_DATA_DIR": str(data),
+        "ARGON2_TIME_COST": "1",
+        "ARGON2_MEMORY_KIB": "16",
+        "ADMIN_USERNAME": admin["username"],
+        "ADMIN_PASSWORD": admin["password"],
+    }
+    return start_stack(env, timeout_s=timeout_s, process_group=True)
+
+
 def wait_for(predicate, timeout_s: float = 10.0, interval_s: float = 0.05):
     """Poll until `predicate()` returns something truthy; return it, or fail after the timeout."""
     deadline = time.monotonic() + timeout_s

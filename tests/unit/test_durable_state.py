@@ -18,6 +18,7 @@ from devstack import state as durable
 from devstack.state.journal import CorruptState, Journal, read
 from devstack.state.recorder import recorder
 from devstack.state.store import DataFolder, DataFolderInUse, StateStore
+from tests.support.stack import wait_for
 
 REGION = "us-east-1"
 
@@ -275,6 +276,28 @@ def test_schedule_timings_are_kept(aws, folder):
     store.record_timings(timings)
     store = restart(folder, store)
     assert store.restored.schedules == timings
+    store.abandon()
+
+
+def test_a_running_stack_snapshots_once_its_journals_outgrow_the_threshold(aws, folder, monkeypatch):
+    from devstack.state import store as module
+
+    monkeypatch.setattr(module, "COMPACT_CHECK_S", 0.05)
+    store = StateStore(folder, compact_bytes=20_000)
+    store.open()
+    store.compact_when_large()
+    dynamodb = aws("dynamodb")
+    create_table(dynamodb)
+    for n in range(100):
+        dynamodb.put_item(TableName="orders", Item={"pk": {"S": f"p{n}"}, "sk": {"S": "x"}, "pad": {"S": "x" * 200}})
+
+    def snapshotted() -> bool:
+        return any(path.name.startswith("snapshot-") for path in folder.state.iterdir())
+
+    wait_for(snapshotted, timeout_s=10)
+    assert store.journal_bytes < 20_000
+    store = restart(folder, store)
+    assert len(table_state(dynamodb)["items"]) == 100
     store.abandon()
 
 
