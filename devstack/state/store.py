@@ -151,10 +151,12 @@ class StateStore:
         self.folder.state.mkdir(parents=True, exist_ok=True, mode=0o700)
         files = _files(self.folder.state)
         base = max(files["snapshot"], default=0)
-        # Left behind by a compaction that was interrupted after its snapshot was complete.
+        # Left behind by a compaction that was interrupted: superseded files, a half-written snapshot.
         for generations in files.values():
             for generation in [g for g in generations if g < base]:
                 generations.pop(generation).unlink()
+        for partial in self.folder.state.glob("*.partial"):
+            partial.unlink()
         restored = self.restored = Restored(snapshot=base or None)
         sqs_restorer = sqs.Restorer(redeliver)
         ddb_restorer, ses_restorer = dynamodb.Restorer(), ses.Restorer()
