@@ -249,6 +249,9 @@ class LocalCloud:
                 service.start()
                 started.append(service)
             self._export_environment()
+            if self.options.reload:
+                roots = watched_roots(["chalicelib", self.options.app.partition(":")[0], *self.options.declarations])
+                self.reloader = CodeReloader(roots, self._reload, self.options.reload_poll_s)
             self.app = self._load_app()
             self._create_admin()
             self._start_http(self.app)
@@ -259,19 +262,14 @@ class LocalCloud:
                 self._start_runtime(self.app, self.restored.schedules)
             if self.store is not None:
                 self.store.compact_when_large(self._dump_search())
-            if self.options.reload:
-                self._start_reloader()
+            if self.reloader is not None:
+                self.reloader.start()
         except BaseException:
             self._stop_recording(snapshot=False)
             for service in reversed(started):
                 service.stop()
             raise
         return self
-
-    def _start_reloader(self) -> None:
-        roots = watched_roots(["chalicelib", self.options.app.partition(":")[0], *self.options.declarations])
-        self.reloader = CodeReloader(roots, self._reload, self.options.reload_poll_s)
-        self.reloader.start()
 
     def _reload(self) -> dict[str, Any]:
         """Called by the reloader with the new modules importable: switch HTTP and the runtime."""

@@ -105,6 +105,8 @@ class CodeReloader:
         self.roots = [root.resolve() for root in roots]
         self.load = load
         self.poll_s = poll_s
+        # Taken now, before the app is imported: a change made while the stack starts is seen.
+        self._seen = scan(self.roots)
         self.generation = 0
         self.last: dict[str, Any] | None = None
         self._stop = threading.Event()
@@ -124,7 +126,7 @@ class CodeReloader:
         return {"watching": [str(r) for r in self.roots], "generation": self.generation, "last": self.last}
 
     def _watch(self) -> None:
-        seen = scan(self.roots)
+        seen = self._seen
         while not self._stop.wait(self.poll_s):
             now = scan(self.roots)
             if now == seen:
