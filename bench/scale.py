@@ -11,7 +11,8 @@ through the API as a client would:
 - the first page, the last page reached by cursor, and (plans, products) an offset page, p50/p95;
 - one search and one aggregation, p50/p95;
 - the resident memory of each component: the devstack process (moto, event runtime, API),
-  osmem-server and redis-server; `per_10k` is the growth per 10,000 items between sizes.
+  osmem-server and redis-server; `per_10k` is the growth per 10,000 items between sizes; and
+  the size of the stack's data folder (it journals its state, as `make run` does).
 
 Prints a table, writes bench/scale.json and the README's table. Nothing here is a test: a slow
 or busy machine changes the numbers, not the build.
@@ -22,6 +23,8 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import shutil
+import tempfile
 import threading
 import time
 import uuid
@@ -294,12 +297,20 @@ class Logs(Kind):
 KINDS: dict[str, type[Kind]] = {"products": Products, "plans": Plans, "logs": Logs}
 
 
+def _disk_mib(folder: Path) -> float:
+    return round(sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 2**20, 1)
+
+
 def measure_kind(kind_name: str, sizes: list[int], samples: int) -> list[dict[str, Any]]:
+    data = Path(tempfile.mkdtemp(prefix=f"bench-scale-{kind_name}-"))
     env = {
         "ARGON2_TIME_COST": "1",
         "ARGON2_MEMORY_KIB": "16",
         "ADMIN_USERNAME": ADMIN["username"],
         "ADMIN_PASSWORD": ADMIN["password"],
+        # As `make run` keeps it: the state journaled to a data folder (here a scratch one).
+        "DEVSTACK_EPHEMERAL": "false",
+        "DEVSTACK_DATA_DIR": str(data),
     }
     stack = start_stack(env)
     rows = []
@@ -340,11 +351,13 @@ def measure_kind(kind_name: str, sizes: list[int], samples: int) -> list[dict[st
             row["search"] = timer.sample("search", kind.search, samples)
             row["aggregation"] = timer.sample("aggregation", kind.aggregate, samples)
             row["rss_mib"] = components(stack)
+            row["data_dir_mib"] = _disk_mib(data)
             row["slowest_request"] = {"ms": ms(timer.slowest[0]), "what": timer.slowest[1]}
             rows.append(row)
             print(json.dumps(row), flush=True)
     finally:
         stack.stop()
+        shutil.rmtree(data, ignore_errors=True)
     _per_10k(rows, baseline)
     return rows
 
