@@ -119,14 +119,29 @@ class _Ordering:
 
 
 class _Target:
-    """The sorted runs of one Query target, built from the table on first use."""
+    """The sorted runs of one Query target. A GSI's are built from the whole table on first use;
+    the table's own partition by partition, as queries reach them (moto keeps a table's items by
+    partition already, and most partitions of a table keyed by id are never queried)."""
 
     def __init__(self, table: Any, ordering: _Ordering) -> None:
         self.ordering = ordering
+        self.whole = ordering.index is not None
         self.runs: dict[Any, _Run] = {}
         self.placement: dict[tuple[Any, Any], tuple[Any, tuple[Any, ...]]] = {}
-        for item in _every_item(table):
-            self.resync(table, _ref(item))
+        if self.whole:
+            for item in _every_item(table):
+                self.resync(table, _ref(item))
+
+    def run(self, table: Any, hash_value: Any, partition: Any) -> _Run:
+        run = self.runs.get(partition)
+        if run is None:
+            run = _Run()
+            if not self.whole:
+                self.runs[partition] = run
+                held = table.items.get(hash_value)
+                for item in () if held is None else held.values() if table.range_key_attr else (held,):
+                    self.resync(table, _ref(item))
+        return run
 
     def resync(self, table: Any, ref: tuple[Any, Any]) -> None:
         old = self.placement.pop(ref, None)
@@ -134,8 +149,11 @@ class _Target:
             self.runs[old[0]].remove(old[1])
         item = _read(table, ref)
         placed = self.ordering.placed(item) if item is not None else None
-        if placed is not None:
-            self.runs.setdefault(placed[0], _Run()).add(placed[1], ref)
+        if placed is None:
+            return
+        run = self.runs.setdefault(placed[0], _Run()) if self.whole else self.runs.get(placed[0])
+        if run is not None:  # (a table partition no query has read yet is not kept)
+            run.add(placed[1], ref)
             self.placement[ref] = placed
 
 
@@ -303,7 +321,7 @@ def seek(
         if compare is None:
             raise _Unsupported
         values = [_cast(value, ordering.types[1]) for value in range_objs]
-    run = target.runs.get(partition) or _Run()
+    run = target.run(table, partition_value, partition)
     n = len(run.keys)
     lo, hi = _block(run.keys, range_comparison, values if range_comparison else [])
     block_start, block_end = (lo, hi) if scan_index_forward else (n - hi, n - lo)
