@@ -24,6 +24,11 @@ five-attribute items took ~8 ms to serialise, a stream batch of 100 images far l
 GetItem, Query, Scan and GetRecords paid it. An attribute value is `{type: value}` already; it is
 written out directly, member by member as moto's serialiser would (blobs base64, sets and lists
 item by item, maps recursively, members without a value left out).
+
+moto's server builds each service's Flask app in debug mode, and in debug mode Flask defines a
+new class for every request's (empty) `files` to explain form-encoding mistakes: a sixth of the
+embedded cloud's Python time during a catalog ingest. Nothing here uses Flask's debugger; a
+request that fails still answers 500.
 """
 
 from __future__ import annotations
@@ -65,6 +70,7 @@ def apply() -> None:
     _remember_backend_for_host()
     _send_without_counting_the_queue()
     _serialize_attribute_values_directly()
+    _serve_without_flask_debug()
     _applied = True
 
 
@@ -163,3 +169,17 @@ def _serialize_attribute_values_directly() -> None:
         structure(self, serialized, value, shape, key)
 
     BaseJSONSerializer._serialize_type_structure = serialize_structure
+
+
+def _serve_without_flask_debug() -> None:
+    from moto.moto_server import threaded_moto_server
+
+    create_backend_app = threaded_moto_server.create_backend_app
+
+    @functools.wraps(create_backend_app)
+    def create(service: Any) -> Any:
+        app = create_backend_app(service)
+        app.debug = False
+        return app
+
+    threaded_moto_server.create_backend_app = create

@@ -128,3 +128,10 @@ def test_attribute_values_are_written_as_moto_writes_them(items: list[dict[str, 
     finally:
         BaseJSONSerializer._serialize_type_structure = patched
     assert direct == walked
+
+
+def test_the_server_apps_run_without_flask_debug() -> None:
+    from moto.moto_server import threaded_moto_server
+
+    moto_patches.apply()
+    assert threaded_moto_server.create_backend_app("dynamodb").debug is False
