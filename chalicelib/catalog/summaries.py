@@ -28,7 +28,7 @@ GENERATION_KEY = "catalog:index:generation"
 SUMMARY_PREFIX = "catalog:summary:"
 REFRESH_S = 2.0
 # Also bounds how long a change whose generation could not be written (Redis down) goes unseen.
-TTL_S = 60
+TTL_S = 300
 
 log = get_logger("catalog")
 
