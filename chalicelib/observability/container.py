@@ -42,9 +42,15 @@ def ship_events(owner: str, events: list[dict[str, Any]]) -> None:
 
 @functools.cache
 def log_service() -> LogService:
-    from chalicelib.observability.service import LogService
+    from chalicelib.observability.service import LogService, Walks
 
-    return LogService(clients.opensearch, enqueue_logs, logs_alias(), get_settings().logs_retention_days)
+    return LogService(
+        clients.opensearch,
+        enqueue_logs,
+        logs_alias(),
+        get_settings().logs_retention_days,
+        walks=Walks(clients.redis),
+    )
 
 
 @functools.cache

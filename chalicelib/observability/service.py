@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import base64
 import datetime
+import hashlib
 import json
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +28,8 @@ MESSAGE_BUDGET = 200_000
 DEFAULT_SPAN = datetime.timedelta(hours=24)
 MAX_LIMIT = 500
 MSEARCH_CHUNK = 50
+# How long a cursor walk keeps its first page's window and summary.
+WALK_TTL_S = 900
 
 log = get_logger("observability")
 
@@ -52,18 +56,64 @@ def pack(owner: str, events: list[dict[str, Any]]) -> list[str]:
     return [f'{prefix},"events":[{",".join(chunk)}]}}' for chunk in bodies]
 
 
-def _encode_cursor(sort: list[Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(sort).encode()).decode().rstrip("=")
+def _encode_cursor(sort: list[Any], walk: str | None) -> str:
+    position = [*sort, walk] if walk else sort
+    return base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str) -> list[Any]:
+def _decode_cursor(cursor: str) -> tuple[list[Any], str | None]:
+    """(search_after, the walk it belongs to or None): cursors issued before walks were kept
+    carry the sort values alone."""
     try:
-        sort = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        position = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except ValueError:
         raise BadRequest("The cursor is not one this API issued") from None
-    if not (isinstance(sort, list) and len(sort) == 2 and isinstance(sort[0], int) and isinstance(sort[1], str)):
+    walk = position[2] if isinstance(position, list) and len(position) == 3 else None
+    sort = position[:2] if isinstance(position, list) else position
+    if not (
+        isinstance(sort, list)
+        and len(sort) == 2
+        and isinstance(sort[0], int)
+        and isinstance(sort[1], str)
+        and (walk is None or isinstance(walk, str))
+    ):
         raise BadRequest("The cursor is not one this API issued")
-    return sort
+    return sort, walk
+
+
+class Walks:
+    """What a cursor walk through a log search keeps from its first page: the window and the
+    summary (total, histogram, level and service counts), in Redis for WALK_TTL_S. The later
+    pages ask OpenSearch for their hits alone, and every page of a walk answers the same
+    summary over the same window. Keyed by owner and by the search asked: another owner's walk
+    id, or a cursor replayed with other filters, is not found, and that page is computed whole."""
+
+    def __init__(self, redis_factory: Callable[[], Any], ttl_s: int = WALK_TTL_S) -> None:
+        self._redis = redis_factory
+        self.ttl_s = ttl_s
+
+    @staticmethod
+    def _key(owner: str, walk: str, question: dict[str, Any]) -> str:
+        asked = hashlib.sha256(json.dumps([owner, question], sort_keys=True).encode()).hexdigest()[:32]
+        return f"logs:walk:{walk}:{asked}"
+
+    def start(self, owner: str, question: dict[str, Any], kept: dict[str, Any]) -> str | None:
+        walk = uuid.uuid4().hex
+        stored = self._call(lambda r: r.set(self._key(owner, walk, question), json.dumps(kept), ex=self.ttl_s))
+        return walk if stored else None
+
+    def find(self, owner: str, walk: str, question: dict[str, Any]) -> dict[str, Any] | None:
+        found = self._call(lambda r: r.get(self._key(owner, walk, question)))
+        return json.loads(found) if found else None
+
+    def _call(self, fn: Callable[[Any], Any]) -> Any:
+        from redis.exceptions import RedisError
+
+        try:
+            return fn(self._redis())
+        except RedisError as exc:
+            log.debug("log walks unavailable", extra={"error_type": type(exc).__name__})
+            return None
 
 
 def _buckets(aggregation: dict[str, Any]) -> dict[str, int]:
@@ -101,8 +151,10 @@ class LogService:
         alias: str,
         retention_days: int,
         clock: Clock = utcnow,
+        walks: Walks | None = None,
     ) -> None:
         self._client = client
+        self.walks = walks
         self.enqueue = enqueue
         self.alias = alias
         self.retention_days = retention_days
@@ -145,46 +197,64 @@ class LogService:
     def search(self, principal: Principal, params: dict[str, str]) -> dict[str, Any]:
         owner = principal.acting_for(params.get("owner"))
         query = LogQuery.from_params(params)
-        window = Window.parse(params.get("from"), params.get("to"), self.clock(), DEFAULT_SPAN)
         try:
             limit = int(params.get("limit", "50"))
         except ValueError:
             raise BadRequest("limit must be an integer") from None
         if not 1 <= limit <= MAX_LIMIT:
             raise BadRequest(f"limit must be between 1 and {MAX_LIMIT}")
-        interval = window.auto_interval()
-        aggs = {
-            "histogram": window.histogram(interval),
-            "levels": {"terms": {"field": "level", "size": 10}},
-            "services": {"terms": {"field": "service", "size": 50}},
-        }
-        body = {
-            **Search(owner, query, window, aggs).body(),
+        after, walk = _decode_cursor(params["cursor"]) if params.get("cursor") else (None, None)
+        question = {"query": query.to_dict(), "from": params.get("from"), "to": params.get("to")}
+        kept = self.walks.find(owner, walk, question) if walk and self.walks else None
+        if kept is None:
+            window = Window.parse(params.get("from"), params.get("to"), self.clock(), DEFAULT_SPAN)
+        else:
+            window = Window(datetime.datetime.fromisoformat(kept["from"]), datetime.datetime.fromisoformat(kept["to"]))
+        body: dict[str, Any] = {
+            "query": query.bool_query(owner, window),
             "size": limit,
             # event_id breaks ties between events of the same millisecond, so pages never overlap.
             "sort": [{"timestamp": {"order": "desc"}}, {"event_id": {"order": "desc"}}],
+            "track_total_hits": kept is None,
         }
-        if params.get("cursor"):
-            body["search_after"] = _decode_cursor(params["cursor"])
+        if kept is None:
+            interval = window.auto_interval()
+            body["aggs"] = {
+                "histogram": window.histogram(interval),
+                "levels": {"terms": {"field": "level", "size": 10}},
+                "services": {"terms": {"field": "service", "size": 50}},
+            }
+        if after:
+            body["search_after"] = after
         result = self._search(body)
         hits = result["hits"]["hits"]
-        aggregations = result.get("aggregations", {})
+        if kept is None:
+            aggregations = result.get("aggregations", {})
+            kept = {
+                "total": result["hits"]["total"]["value"],
+                "from": window.start.isoformat(),
+                "to": window.end.isoformat(),
+                "histogram": {
+                    "interval": interval,
+                    "buckets": [
+                        {"t": b["key_as_string"], "count": b["doc_count"]}
+                        for b in aggregations.get("histogram", {}).get("buckets", [])
+                    ],
+                },
+                "levels": _buckets(aggregations.get("levels", {})),
+                "services": _buckets(aggregations.get("services", {})),
+            }
+            walk = self.walks.start(owner, question, kept) if self.walks and len(hits) == limit else None
         return {
             "hits": [hit_view(hit) for hit in hits],
             "count": len(hits),
-            "total": result["hits"]["total"]["value"],
-            "next": _encode_cursor(hits[-1]["sort"]) if len(hits) == limit else None,
-            "from": window.start.isoformat(),
-            "to": window.end.isoformat(),
-            "histogram": {
-                "interval": interval,
-                "buckets": [
-                    {"t": b["key_as_string"], "count": b["doc_count"]}
-                    for b in aggregations.get("histogram", {}).get("buckets", [])
-                ],
-            },
-            "levels": _buckets(aggregations.get("levels", {})),
-            "services": _buckets(aggregations.get("services", {})),
+            "total": kept["total"],
+            "next": _encode_cursor(hits[-1]["sort"], walk) if len(hits) == limit else None,
+            "from": kept["from"],
+            "to": kept["to"],
+            "histogram": kept["histogram"],
+            "levels": kept["levels"],
+            "services": kept["services"],
         }
 
     def run_all(self, searches: list[Search]) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ from chalicelib.config import Settings
 from chalicelib.errors import BadRequest, ValidationFailed
 from chalicelib.observability import indexer, ingest, shipping
 from chalicelib.observability.query import LogQuery, Window, duration_s, parse_instant
+from chalicelib.observability.service import LogService
 
 NOW = datetime.datetime(2030, 1, 1, 12, 0, 0, tzinfo=datetime.UTC)
 ALICE = Principal("alice-id", "alice", ("user",), via="api_key")
@@ -367,3 +368,81 @@ def test_rules_are_checked_owned_and_deleted_with_their_history(observability_st
         service.get(bob, rule["id"])
     service.delete(ALICE, rule["id"])
     assert list(observability_store.events(rule["id"], None, 10)) == []
+
+
+class FakeLogIndex:
+    """An OpenSearch that answers each log search with `size` hits, and notes each body."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict[str, Any]] = []
+
+    def search(self, index: str, body: dict[str, Any], **_: Any) -> dict[str, Any]:
+        self.bodies.append(body)
+        start = body.get("search_after", [10_000, ""])[0]
+        hits = [
+            {"_id": f"e{n}", "_source": {"event_id": f"e{n}", "message": "m"}, "sort": [start - n - 1, f"e{n}"]}
+            for n in range(body["size"])
+        ]
+        answer: dict[str, Any] = {
+            "hits": {"hits": hits, "total": {"value": -1 if not body["track_total_hits"] else 99}}
+        }
+        if "aggs" in body:
+            answer["aggregations"] = {
+                "histogram": {"buckets": [{"key_as_string": "2026-01-01T00:00:00.000Z", "doc_count": 99}]},
+                "levels": {"buckets": [{"key": "error", "doc_count": 99}]},
+                "services": {"buckets": [{"key": "api", "doc_count": 99}]},
+            }
+        return answer
+
+
+@pytest.fixture
+def walked() -> tuple[LogService, FakeLogIndex, list[datetime.datetime]]:
+    import fakeredis
+
+    from chalicelib.observability.service import Walks
+
+    redis, index = fakeredis.FakeRedis(), FakeLogIndex()
+    now = [datetime.datetime(2026, 1, 2, tzinfo=datetime.UTC)]
+    service = LogService(lambda: index, lambda body: None, "logs", 7, clock=lambda: now[0], walks=Walks(lambda: redis))
+    return service, index, now
+
+
+def test_a_cursor_walk_keeps_its_first_pages_window_and_summary(walked) -> None:
+    service, index, now = walked
+    first = service.search(ALICE, {"level": "error", "limit": "2"})
+    now[0] += datetime.timedelta(minutes=5)
+    second = service.search(ALICE, {"level": "error", "limit": "2", "cursor": first["next"]})
+    assert [("aggs" in b, b["track_total_hits"]) for b in index.bodies] == [(True, True), (False, False)]
+    summary = ("total", "from", "to", "histogram", "levels", "services")
+    assert {k: second[k] for k in summary} == {k: first[k] for k in summary}
+    assert index.bodies[1]["query"] == index.bodies[0]["query"], "the same window, not one five minutes later"
+    assert index.bodies[1]["search_after"] == [9_998, "e1"]
+    assert second["next"] and second["hits"][0]["id"] == "e0"
+
+
+def test_a_walk_is_not_found_by_another_owner_or_with_other_filters(walked) -> None:
+    service, index, _ = walked
+    cursor = service.search(ALICE, {"level": "error", "limit": "2"})["next"]
+    bob = Principal("bob-id", "bob", ("user",), via="jwt")
+    service.search(bob, {"level": "error", "limit": "2", "cursor": cursor})
+    service.search(ALICE, {"level": "warn", "limit": "2", "cursor": cursor})
+    assert all("aggs" in b for b in index.bodies)
+    assert "bob-id" in json.dumps(index.bodies[1]["query"]) and "alice-id" not in json.dumps(index.bodies[1]["query"])
+
+
+def test_cursors_without_a_walk_and_redis_down_are_computed_whole() -> None:
+    from redis.exceptions import ConnectionError as Down
+
+    from chalicelib.observability.service import Walks, _encode_cursor
+
+    def down() -> Any:
+        raise Down("no redis")
+
+    index = FakeLogIndex()
+    service = LogService(lambda: index, lambda body: None, "logs", 7, walks=Walks(down))
+    page = service.search(ALICE, {"limit": "2", "cursor": _encode_cursor([5_000, "x"], None)})
+    assert page["total"] == 99 and page["next"]
+    service.search(ALICE, {"limit": "2", "cursor": page["next"]})
+    assert all("aggs" in b for b in index.bodies)
+    with pytest.raises(BadRequest):
+        service.search(ALICE, {"cursor": _encode_cursor([5_000, "x"], None)[:-3] + "!!!"})
