@@ -28,7 +28,8 @@ item by item, maps recursively, members without a value left out).
 moto's server builds each service's Flask app in debug mode, and in debug mode Flask defines a
 new class for every request's (empty) `files` to explain form-encoding mistakes: a sixth of the
 embedded cloud's Python time during a catalog ingest. Nothing here uses Flask's debugger; a
-request that fails still answers 500.
+request that fails still answers 500. And every request listed its handler class's methods
+(`inspect.getmembers`) to find its action; the list is kept per class.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ def apply() -> None:
     _send_without_counting_the_queue()
     _serialize_attribute_values_directly()
     _serve_without_flask_debug()
+    _list_handler_methods_once()
     _applied = True
 
 
@@ -183,3 +185,9 @@ def _serve_without_flask_debug() -> None:
         return app
 
     threaded_moto_server.create_backend_app = create
+
+
+def _list_handler_methods_once() -> None:
+    from moto.core import responses
+
+    responses.method_names_from_class = functools.cache(responses.method_names_from_class)

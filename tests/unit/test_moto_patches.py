@@ -135,3 +135,12 @@ def test_the_server_apps_run_without_flask_debug() -> None:
 
     moto_patches.apply()
     assert threaded_moto_server.create_backend_app("dynamodb").debug is False
+
+
+def test_handler_methods_are_listed_once_per_class() -> None:
+    from moto.core import responses
+    from moto.dynamodb.responses import DynamoHandler
+
+    moto_patches.apply()
+    assert responses.method_names_from_class(DynamoHandler) is responses.method_names_from_class(DynamoHandler)
+    assert "query" in responses.method_names_from_class(DynamoHandler)
