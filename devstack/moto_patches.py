@@ -30,6 +30,10 @@ new class for every request's (empty) `files` to explain form-encoding mistakes:
 embedded cloud's Python time during a catalog ingest. Nothing here uses Flask's debugger; a
 request that fails still answers 500. And every request listed its handler class's methods
 (`inspect.getmembers`) to find its action; the list is kept per class.
+
+moto keeps a table's items in a defaultdict by partition, and its GetItem indexes it: every read
+of an item that does not exist (a 404, a BatchGetItem of unknown ids, an idempotency check) left
+an empty partition behind, for good. Such a read now leaves the table as it found it.
 """
 
 from __future__ import annotations
@@ -73,6 +77,7 @@ def apply() -> None:
     _serialize_attribute_values_directly()
     _serve_without_flask_debug()
     _list_handler_methods_once()
+    _read_without_creating_partitions()
     _applied = True
 
 
@@ -191,3 +196,20 @@ def _list_handler_methods_once() -> None:
     from moto.core import responses
 
     responses.method_names_from_class = functools.cache(responses.method_names_from_class)
+
+
+def _read_without_creating_partitions() -> None:
+    from moto.dynamodb.models.table import Table
+
+    get_item = Table.get_item
+
+    @functools.wraps(get_item)
+    def read(self: Any, hash_key: Any, range_key: Any = None, *args: Any, **kwargs: Any) -> Any:
+        known = hash_key in self.items
+        try:
+            return get_item(self, hash_key, range_key, *args, **kwargs)
+        finally:
+            if not known and not self.items.get(hash_key, True):
+                del self.items[hash_key]
+
+    Table.get_item = read

@@ -144,3 +144,25 @@ def test_handler_methods_are_listed_once_per_class() -> None:
     moto_patches.apply()
     assert responses.method_names_from_class(DynamoHandler) is responses.method_names_from_class(DynamoHandler)
     assert "query" in responses.method_names_from_class(DynamoHandler)
+
+
+@mock_aws
+def test_reading_an_item_that_does_not_exist_leaves_no_partition_behind() -> None:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+
+    moto_patches.apply()
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    dynamodb.create_table(
+        TableName="sparse",
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk")],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+    )
+    dynamodb.put_item(TableName="sparse", Item={"pk": {"S": "here"}, "sk": {"S": "a"}})
+    for n in range(50):
+        assert "Item" not in dynamodb.get_item(TableName="sparse", Key={"pk": {"S": f"gone{n}"}, "sk": {"S": "a"}})
+    dynamodb.batch_get_item(RequestItems={"sparse": {"Keys": [{"pk": {"S": "gone"}, "sk": {"S": "b"}}]}})
+    assert "Item" not in dynamodb.get_item(TableName="sparse", Key={"pk": {"S": "here"}, "sk": {"S": "b"}})
+    table = dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].tables["sparse"]
+    assert [k.value for k in table.items] == ["here"]
