@@ -15,6 +15,7 @@ import json
 import threading
 import time
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -89,13 +90,22 @@ class Page:
 
 class TypeRegistry:
     """Schemas by type: the built-ins ship as files; registered ones live in the table and are
-    cached briefly per process so validation costs no read per request."""
+    cached briefly per process so validation costs no read per request. The cache holds the
+    most recently asked `max_types` names: a name that is no type is remembered too (as none),
+    and clients can ask for any number of those."""
 
-    def __init__(self, store: DocumentStore, ttl_s: float = 30.0, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        store: DocumentStore,
+        ttl_s: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+        max_types: int = 256,
+    ):
         self.store = store
         self.ttl_s = ttl_s
         self.clock = clock
-        self._cache: dict[str, tuple[float, dict[str, Any] | None]] = {}
+        self.max_types = max_types
+        self._cache: OrderedDict[str, tuple[float, dict[str, Any] | None]] = OrderedDict()
         self._lock = threading.Lock()
 
     def schema(self, doc_type: str) -> dict[str, Any]:
@@ -103,11 +113,16 @@ class TypeRegistry:
             return schemas.load(doc_type)
         with self._lock:
             cached = self._cache.get(doc_type)
+            if cached is not None:
+                self._cache.move_to_end(doc_type)
         if cached is None or self.clock() - cached[0] > self.ttl_s:
             stored = self.store.get(PLATFORM, SCHEMA_TYPE, doc_type) if TYPE_NAME.match(doc_type) else None
             cached = (self.clock(), stored.document() if stored else None)
             with self._lock:
                 self._cache[doc_type] = cached
+                self._cache.move_to_end(doc_type)
+                while len(self._cache) > self.max_types:
+                    self._cache.popitem(last=False)
         if cached[1] is None:
             raise NotFound(f"No document type {doc_type!r}; an administrator registers it at /api/v1/schemas/{{type}}")
         return cached[1]
