@@ -501,6 +501,7 @@ def main() -> None:
     parser.add_argument("--journal-writes", type=int, default=300)
     args = parser.parse_args()
 
+    measured_commit = commit()  # before the run: the tree may change while it measures
     figures = cold_start(args.import_runs)
     poll_s = 0.2
     stack = start_stack({"ARGON2_TIME_COST": "1", "ARGON2_MEMORY_KIB": "16", "DEVSTACK_STREAM_POLL_S": str(poll_s)})
@@ -520,7 +521,7 @@ def main() -> None:
         stack.stop()
     figures += journal_cost(args.journal_writes)
     print(table(figures))
-    report = {"machine": machine(), "commit": commit(), "figures": [asdict(f) for f in figures]}
+    report = {"machine": machine(), "commit": measured_commit, "figures": [asdict(f) for f in figures]}
     REPORT.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     m = report["machine"]
     described = (

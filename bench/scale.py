@@ -437,13 +437,14 @@ def main() -> None:
     parser.add_argument("--no-readme", action="store_true", help="do not rewrite the README's table")
     args = parser.parse_args()
     sizes = sorted(int(size) for size in args.sizes.split(","))
+    measured_commit = commit()  # before the run: the tree may change while it measures
     started = time.perf_counter()
     rows = []
     for kind in args.kinds.split(","):
         rows += measure_kind(kind.strip(), sizes, args.samples)
     report = {
         "machine": machine(),
-        "commit": commit(),
+        "commit": measured_commit,
         "sizes": sizes,
         "seconds": round(time.perf_counter() - started, 1),
         "rows": rows,
