@@ -30,6 +30,7 @@ from __future__ import annotations
 import bisect
 import copy
 import functools
+import threading
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -41,6 +42,8 @@ MAX_ITEM_SIZE = 405_000
 ORDERED_TYPES = ("S", "N")
 
 _applied = False
+# Set while a Query with Select=COUNT runs: its items are counted, never answered.
+_counting = threading.local()
 # moto's own Table.query: the fallback, and what the differential test compares against.
 original: Callable[..., Any] | None = None
 
@@ -362,15 +365,19 @@ def seek(
                 break
     scanned_count = len(results)
 
-    results = copy.deepcopy(results)
+    # moto's steps, in its order, but copying only what is answered: the index projection and
+    # the filter only read an item, a ProjectionExpression builds new ones, and a Select=COUNT
+    # answers how many are left (a skipped offset counts thousands).
     if index_name:
         index = table.get_index(index_name)
         results = [index.project(r) for r in results]
     if filter_expression is not None:
         results = [item for item in results if filter_expression.expr(item)]
+    if getattr(_counting, "active", False):
+        return results, scanned_count, last_evaluated_key
     if projection_expressions:
-        results = [r.project(projection_expressions) for r in results]
-    return results, scanned_count, last_evaluated_key
+        return [r.project(projection_expressions) for r in results], scanned_count, last_evaluated_key
+    return copy.deepcopy(results), scanned_count, last_evaluated_key
 
 
 def apply() -> None:
@@ -380,6 +387,7 @@ def apply() -> None:
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.dynamo_type import DynamoType
     from moto.dynamodb.models.table import Table
+    from moto.dynamodb.responses import DynamoHandler
 
     original = Table.query
 
@@ -428,7 +436,18 @@ def apply() -> None:
             return  # moto refused the write for it
         _touch(table, hash_value, range_value)
 
+    handler_query = DynamoHandler.query
+
+    @functools.wraps(handler_query)
+    def counted(self: Any) -> Any:
+        _counting.active = self.body.get("Select") == "COUNT"
+        try:
+            return handler_query(self)
+        finally:
+            _counting.active = False
+
     Table.query = query
+    DynamoHandler.query = counted
     Table.put_item = noted_put_item
     Table.delete_item = noted_delete_item
     DynamoDBBackend.update_item = noted_update_item
