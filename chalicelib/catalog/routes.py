@@ -11,8 +11,8 @@ from chalice import Response
 from chalicelib.catalog.container import catalog_service
 from chalicelib.catalog.products import Product, parse_product_id
 from chalicelib.catalog.search import MAX_LIMIT, SORTS, SearchParams
-from chalicelib.documents.types import parse_if_match
 from chalicelib.errors import BadRequest
+from chalicelib.http.etag import not_modified
 from chalicelib.http.requests import json_body, parse_json
 from chalicelib.http.routing import ApiBlueprint, QueryParam, json_response
 
@@ -153,10 +153,7 @@ def search_products():
 )
 def get_product(product_id):
     product = catalog_service().product(parse_product_id(product_id))
-    wanted = parse_if_match(api.current_request.headers.get("if-none-match")) or []
-    if product.etag() in wanted or "*" in wanted:
-        return Response(body="", status_code=304, headers={"ETag": product.etag(), "Cache-Control": "no-cache"})
-    return _product(product)
+    return not_modified(api.current_request, product.etag(), {"Cache-Control": "no-cache"}) or _product(product)
 
 
 @api.route(

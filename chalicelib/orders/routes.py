@@ -3,15 +3,12 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
-
 from chalice import Response
 
 from chalicelib.auth.principal import current_principal
-from chalicelib.documents.types import parse_if_match
 from chalicelib.errors import BadRequest
 from chalicelib.http import errors
+from chalicelib.http.etag import json_with_etag
 from chalicelib.http.requests import json_body
 from chalicelib.http.routing import ApiBlueprint, QueryParam, json_response
 from chalicelib.orders.container import cart_service, order_service, payment_service
@@ -173,13 +170,7 @@ def list_orders():
     **READ,
 )
 def get_order(order_id):
-    order = order_service().get(current_principal(), order_id)
-    etag = '"' + hashlib.sha256(json.dumps(order, sort_keys=True).encode()).hexdigest()[:32] + '"'
-    wanted = parse_if_match(api.current_request.headers.get("if-none-match")) or []
-    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
-    if etag in wanted:
-        return Response(body="", status_code=304, headers=headers)
-    return json_response(order, headers=headers)
+    return json_with_etag(api.current_request, order_service().get(current_principal(), order_id))
 
 
 @api.route(
