@@ -9,7 +9,7 @@ from chalicelib.auth.principal import current_principal
 from chalicelib.errors import BadRequest
 from chalicelib.http import errors
 from chalicelib.http.etag import json_with_etag
-from chalicelib.http.requests import json_body
+from chalicelib.http.requests import route_body
 from chalicelib.http.routing import ApiBlueprint, QueryParam, json_response
 from chalicelib.orders.container import cart_service, order_service, payment_service
 from chalicelib.orders.errors import InsufficientStock
@@ -65,7 +65,7 @@ def view_cart():
     **WRITE,
 )
 def add_to_cart():
-    data = json_body(api.current_request, "cart-add")
+    data = route_body(api.current_request)
     view = cart_service().add(current_principal().user_id, data["product_id"], data.get("quantity", 1))
     return _cart(view)
 
@@ -81,7 +81,7 @@ def add_to_cart():
     **WRITE,
 )
 def set_cart_quantity(product_id):
-    data = json_body(api.current_request, "cart-quantity")
+    data = route_body(api.current_request)
     return _cart(cart_service().set_quantity(current_principal().user_id, _product_id(product_id), data["quantity"]))
 
 
@@ -201,7 +201,7 @@ def cancel_order(order_id):
     tags=ORDERS,
 )
 def set_order_status(order_id):
-    data = json_body(api.current_request, "order-status")
+    data = route_body(api.current_request)
     return json_response(order_service().set_status(current_principal(), order_id, data["status"]))
 
 
@@ -229,7 +229,7 @@ def set_order_status(order_id):
 )
 def process_payment():
     request = api.current_request
-    data = json_body(request, "payment-process")
+    data = route_body(request)
     result = payment_service().process(current_principal(), request.headers.get("idempotency-key"), data)
     headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
     payment = result.payment
