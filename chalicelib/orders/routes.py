@@ -12,7 +12,7 @@ from chalicelib.http.etag import json_with_etag
 from chalicelib.http.requests import route_body
 from chalicelib.http.routing import ApiBlueprint, QueryParam, json_response
 from chalicelib.orders.container import cart_service, order_service, payment_service
-from chalicelib.orders.errors import InsufficientStock
+from chalicelib.orders.errors import PaymentDeclined
 
 api = ApiBlueprint(__name__)
 CART = ("cart",)
@@ -133,10 +133,7 @@ def place_order():
 
     principal = current_principal()
     email = identity_service().profile(principal).get("email")
-    try:
-        order = order_service().place(principal, email)
-    except InsufficientStock as exc:
-        return errors.problem(409, exc.slug, exc.title, exc.detail, items=exc.items)
+    order = order_service().place(principal, email)
     return json_response(order, status=201, headers={"Location": f"/api/v1/orders/{order['id']}"})
 
 
@@ -232,19 +229,9 @@ def process_payment():
     data = route_body(request)
     result = payment_service().process(current_principal(), request.headers.get("idempotency-key"), data)
     headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
-    payment = result.payment
-    if payment["status"] == "declined":
-        detail = f"The card was declined ({payment['decline_code']}); the order is still pending payment"
-        return errors.problem(
-            402,
-            "payment-declined",
-            "Payment declined",
-            detail,
-            headers=headers,
-            decline_code=payment["decline_code"],
-            payment=payment,
-        )
-    return json_response(payment, headers=headers)
+    if result.payment["status"] == "declined":
+        return errors.problem_for(PaymentDeclined(result.payment), headers)
+    return json_response(result.payment, headers=headers)
 
 
 @api.route(
