@@ -211,6 +211,7 @@ class PlatformStack(cdk.Stack):
         return DeployedQueue(spec, queue, dead_letter)
 
     def _event_bus(self, spec: resources.EventBusSpec) -> events.EventBus:
+        # The consumers' rules only: the `make events` tap (spec.local_tap) is the local cloud's.
         bus = events.EventBus(self, f"Bus{logical(spec.key)}", event_bus_name=self.settings.resource_name(spec.key))
         for rule_name, prefixes, queue_key in spec.rules:
             matchers = [events.Match.prefix(prefix) for prefix in prefixes]

@@ -11,31 +11,14 @@ from typing import Any
 import pytest
 
 from chalicelib import clients, events, resources
-from chalicelib.config import Settings, get_settings
-from devstack.services import free_port
+from tests.support.moto import in_process_aws, queues_and_buses
 
 
 @pytest.fixture
 def bus(monkeypatch) -> Iterator[dict[str, dict[str, Any]]]:
     """The declared queues and buses, bootstrapped as the local cloud does; their descriptions."""
-    from moto import mock_aws
-
-    monkeypatch.setenv("RESOURCE_PREFIX", f"tap{free_port()}")
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(name, "testing")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    get_settings.cache_clear()
-    clients.reset()
-    with mock_aws():
-        from devstack import bootstrap
-
-        settings = Settings.from_env()
-        queues = {key: bootstrap.create_queue(spec, settings) for key, spec in resources.QUEUES.items()}
-        for spec in resources.EVENT_BUSES.values():
-            bootstrap.create_event_bus(spec, queues, settings)
-        yield queues
-    get_settings.cache_clear()
-    clients.reset()
+    with in_process_aws(monkeypatch, "tap") as settings:
+        yield queues_and_buses(settings)
 
 
 def bodies(queue_url: str) -> list[dict[str, Any]]:
