@@ -87,7 +87,7 @@ def record_actions(record: dict[str, Any]) -> RecordActions | None:
     stream = record["dynamodb"]
     new, old = batch.image(stream.get("NewImage")), batch.image(stream.get("OldImage"))
     image = new or old
-    doc_type, owner = image.get("doc_type"), image.get("owner_id")
+    doc_type, owner = image["doc_type"], image["owner_id"]
     doc_id = batch.image(stream["Keys"])["doc_id"]
     if doc_type == SCHEMA_TYPE:
         return None

@@ -30,7 +30,7 @@ def envelope_of(body: str) -> dict[str, Any]:
 
 
 def consume(
-    records: Iterable[batch.Message], handle: Callable[[dict[str, Any]], None], consumer: str
+    records: Iterable[batch.Message], handle: Callable[[dict[str, Any]], object], consumer: str
 ) -> dict[str, Any]:
     """Hand each message's envelope to `handle`; the messages that failed, as Lambda's partial
     batch response, so only those are redelivered (and, after the queue's receive limit, parked

@@ -36,8 +36,8 @@ class EntityTag:
 
 
 def entity_tags(header: str) -> list[EntityTag | str]:
-    """The tags of an If-Match / If-None-Match list, in order; `*` as ANY. What is not an
-    entity tag (an unquoted token) names no representation and is skipped."""
+    """The tags of an If-Match / If-None-Match list, in order; `*` as ANY, the only string. What
+    is not an entity tag (an unquoted token) names no representation and is skipped."""
     found: list[EntityTag | str] = []
     position = 0
     while position < len(header):
@@ -58,7 +58,7 @@ def none_match_hits(header: str | None, etag: str) -> bool:
     if header is None:
         return False
     current = etag.removeprefix("W/")
-    return any(tag == ANY or tag.opaque == current for tag in entity_tags(header))
+    return any(isinstance(tag, str) or tag.opaque == current for tag in entity_tags(header))
 
 
 def if_match(header: str | None) -> list[str] | None:
@@ -66,7 +66,11 @@ def if_match(header: str | None) -> list[str] | None:
     `*` kept as `*`; None when there is no If-Match."""
     if header is None:
         return None
-    return [tag if isinstance(tag, str) else tag.opaque for tag in entity_tags(header) if tag == ANY or not tag.weak]
+    return [
+        tag if isinstance(tag, str) else tag.opaque
+        for tag in entity_tags(header)
+        if isinstance(tag, str) or not tag.weak
+    ]
 
 
 def not_modified(request: Any, etag: str, headers: Mapping[str, str]) -> Response | None:
