@@ -99,3 +99,30 @@ def rebuild(doc_type: str) -> dict[str, Any]:
         # Overload or an outage: the task is retried, and the rebuild is idempotent.
         raise RuntimeError(f"{len(failed)} of {len(actions) + len(orphans)} index actions failed")
     return {"type": doc_type, "index": alias, "documents": documents, "indexed": len(actions), "removed": len(orphans)}
+
+
+def document_types() -> list[str]:
+    """Every document type that may have stored documents: the built-ins and each registered one."""
+    from chalicelib.documents.store import DocumentStore
+    from chalicelib.documents.types import BUILTIN_TYPES
+
+    return [*BUILTIN_TYPES, *DocumentStore().registered_types()]
+
+
+def rebuild_products() -> dict[str, Any]:
+    """The catalog's counterpart of `rebuild`: every stored product indexed at its stored version
+    (a tombstone removes its product), through the same ProductIndex the stream handler uses."""
+    from chalicelib.catalog.container import product_index
+    from chalicelib.catalog.indexer import write_of_product
+    from chalicelib.catalog.store import ProductItem
+
+    index, pending, products, failed = product_index(), [], 0, set()
+    for item in ProductItem.scan(ProductItem.sk == ProductItem.SK, consistent_read=True, page_size=500):
+        pending.append(write_of_product(item.product(), bool(item.deleted)))
+        if len(pending) == BULK_CHUNK:
+            failed |= index.apply(pending)
+            products, pending = products + len(pending), []
+    failed |= index.apply(pending)
+    if failed:
+        raise RuntimeError(f"{len(failed)} of {products + len(pending)} products could not be indexed")
+    return {"index": index.alias, "products": products + len(pending)}
