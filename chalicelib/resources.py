@@ -132,7 +132,7 @@ def declare(*specs: Spec) -> None:
 # The platform's own plumbing: the bus that fans domain events out to the consumers' queues
 # (DESIGN.md §1, chalicelib/events), and in the local cloud its tap for `make events`.
 declare(
-    QueueSpec(key="events", visibility_timeout_s=30, dead_letter=False, local_only=True),
+    QueueSpec(key="events", visibility_timeout_s=30, max_receive_count=3, local_only=True),
     EventBusSpec(
         key="events",
         local_tap="events",
