@@ -9,7 +9,6 @@ the same objectId is, to the caller, a document that does not exist: 404 on read
 
 from __future__ import annotations
 
-import base64
 import itertools
 import json
 import threading
@@ -35,25 +34,11 @@ from chalicelib.errors import (
     PreconditionRequired,
     ValidationFailed,
 )
+from chalicelib.http import paging
 
 MAX_PAGE = 100
 MAX_OFFSET = 10_000
 MAX_OBJECT_ID = 200
-
-
-def encode_cursor(doc_id: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"after": doc_id}).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> str:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        after = json.loads(base64.urlsafe_b64decode(padded))["after"]
-    except (ValueError, KeyError, TypeError):
-        raise BadRequest("The cursor is not one this API issued") from None
-    if not isinstance(after, str):
-        raise BadRequest("The cursor is not one this API issued")
-    return after
 
 
 def object_id_problem(object_id: str) -> str | None:
@@ -194,14 +179,14 @@ class DocumentService:
         if not 0 <= offset <= MAX_OFFSET:
             raise BadRequest(f"offset must be between 0 and {MAX_OFFSET}")
         owner_id = principal.acting_for(owner)
-        after = decode_cursor(cursor) if cursor else None
+        after = paging.decode_cursor(cursor, paging.is_string) if cursor else None
         if offset:
             # Where the page starts, counted without reading the documents it skips.
             after = self.store.skip(owner_id, doc_type, org, after, offset)
             if after is None:
                 return Page([], None)
         items = list(itertools.islice(self.store.page(owner_id, doc_type, org, after, limit + 1), limit + 1))
-        next_cursor = encode_cursor(items[limit - 1].doc_id) if len(items) > limit else None
+        next_cursor = paging.encode_cursor(items[limit - 1].doc_id) if len(items) > limit else None
         items = items[:limit]
         return Page([s.document() for s in items], next_cursor)
 

@@ -1,4 +1,4 @@
-"""The vocabulary shared by the documents modules: type names, ETags, If-Match parsing.
+"""The vocabulary shared by the documents modules: type names and ETags.
 
 Kept free of storage imports so the routes and the stream handler load without PynamoDB
 (and botocore) until a request or record needs them: cold start stays small.
@@ -24,12 +24,3 @@ def canonical(document: Any) -> str:
 def etag_of(body: str) -> str:
     """A strong ETag: the hash of the canonical JSON, so equal documents have equal tags."""
     return '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
-
-
-def parse_if_match(header: str | None) -> list[str] | None:
-    """The entity tags of an If-Match / If-None-Match header; None when absent. `*` stays `*`.
-    Weak tags never match a strong comparison, so they are dropped."""
-    if header is None:
-        return None
-    tags = [tag.strip() for tag in header.split(",") if tag.strip()]
-    return [tag for tag in tags if not tag.startswith("W/")]

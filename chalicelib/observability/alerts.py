@@ -33,13 +33,12 @@ from typing import Any
 from chalicelib.auth.identifiers import email_key
 from chalicelib.auth.principal import Principal
 from chalicelib.errors import Conflict, FieldError, NotFound, ValidationFailed
+from chalicelib.http import paging
 from chalicelib.jsonlog import get_logger
 from chalicelib.observability.dashboards import Page, check_limit, paged
 from chalicelib.observability.query import LogQuery, Window, duration_s, epoch_ms, iso_ms
 from chalicelib.observability.service import LogService, Search, utcnow
 from chalicelib.observability.store import FIRING, AlertEventItem, AlertRuleItem, ObservabilityStore, RecipientItem
-from chalicelib.observability.store import decode_cursor as decode_sort_key
-from chalicelib.observability.store import encode_cursor as encode_sort_key
 
 log = get_logger("observability")
 
@@ -223,9 +222,9 @@ class AlertService:
 
     def list(self, principal: Principal, limit: int, cursor: str | None) -> Page:
         check_limit(limit)
-        after = decode_sort_key(cursor) if cursor else None
+        after = paging.decode_cursor(cursor, paging.is_string) if cursor else None
         items = self.store.rules(principal.user_id, after, limit + 1)
-        return paged(items, limit, lambda item: encode_sort_key(item.sk), rule_view)
+        return paged(items, limit, lambda item: paging.encode_cursor(item.sk), rule_view)
 
     def replace(self, principal: Principal, rule_id: str, data: dict[str, Any]) -> dict[str, Any]:
         self._check(principal, data)
@@ -243,9 +242,9 @@ class AlertService:
     def events(self, principal: Principal, rule_id: str, limit: int, cursor: str | None) -> Page:
         check_limit(limit)
         self._own(principal, rule_id)
-        after = decode_sort_key(cursor) if cursor else None
+        after = paging.decode_cursor(cursor, paging.is_string) if cursor else None
         items = self.store.events(rule_id, after, limit + 1)
-        return paged(items, limit, lambda item: encode_sort_key(item.sk), event_view)
+        return paged(items, limit, lambda item: paging.encode_cursor(item.sk), event_view)
 
     # -- recipients -----------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from chalicelib.config import get_settings
 from chalicelib.errors import BadRequest, DomainError
 from chalicelib.http import pages
 from chalicelib.http.etag import json_with_etag
-from chalicelib.http.requests import json_body
+from chalicelib.http.requests import route_body
 from chalicelib.http.routing import ApiBlueprint, QueryParam, json_response
 from chalicelib.observability import shipping
 from chalicelib.observability.container import alert_service, dashboard_service, log_service, ship_events
@@ -116,7 +116,7 @@ def search_logs():
     **WRITE,
 )
 def create_dashboard():
-    created = dashboard_service().create(current_principal(), json_body(api.current_request, "dashboard"))
+    created = dashboard_service().create(current_principal(), route_body(api.current_request))
     return json_response(created, status=201, headers={"Location": f"/api/v1/dashboards/{created['id']}"})
 
 
@@ -145,7 +145,7 @@ def get_dashboard(dashboard_id):
     **WRITE,
 )
 def replace_dashboard(dashboard_id):
-    body = json_body(api.current_request, "dashboard")
+    body = route_body(api.current_request)
     return json_response(dashboard_service().replace(current_principal(), dashboard_id, body))
 
 
@@ -196,7 +196,7 @@ def dashboard_data(dashboard_id):
     **WRITE,
 )
 def create_alert():
-    created = alert_service().create(current_principal(), json_body(api.current_request, "alert-rule"))
+    created = alert_service().create(current_principal(), route_body(api.current_request))
     return json_response(created, status=201, headers={"Location": f"/api/v1/alerts/{created['id']}"})
 
 
@@ -217,7 +217,7 @@ def list_alerts():
     **WRITE,
 )
 def add_alert_recipient():
-    body = json_body(api.current_request, "alert-recipient")
+    body = route_body(api.current_request)
     return json_response(alert_service().add_recipient(current_principal(), body["email"]), status=202)
 
 
@@ -276,7 +276,7 @@ def confirm_alert_recipient():
         except DomainError as exc:
             return pages.outcome(RECIPIENT_TITLE, exc.detail, ok=False)
         return pages.outcome(RECIPIENT_TITLE, f"{recipient['email']} will receive this account's alerts.", ok=True)
-    return json_response(alert_service().confirm_recipient(json_body(request, "email-confirm")["token"]))
+    return json_response(alert_service().confirm_recipient(pages.json_token(request)))
 
 
 @api.route(
@@ -302,7 +302,7 @@ def get_alert(alert_id):
     **WRITE,
 )
 def replace_alert(alert_id):
-    body = json_body(api.current_request, "alert-rule")
+    body = route_body(api.current_request)
     return json_response(alert_service().replace(current_principal(), alert_id, body))
 
 

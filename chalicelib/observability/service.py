@@ -7,7 +7,6 @@ owner filter is part of every query this module builds.
 
 from __future__ import annotations
 
-import base64
 import datetime
 import hashlib
 import json
@@ -18,6 +17,7 @@ from typing import Any
 
 from chalicelib.auth.principal import Principal
 from chalicelib.errors import BadRequest, DependencyUnavailable, FieldError, ValidationFailed
+from chalicelib.http import paging
 from chalicelib.jsonlog import get_logger
 from chalicelib.observability import ingest
 from chalicelib.observability.fields import event_of
@@ -56,29 +56,25 @@ def pack(owner: str, events: list[dict[str, Any]]) -> list[str]:
     return [f'{prefix},"events":[{",".join(chunk)}]}}' for chunk in bodies]
 
 
-def _encode_cursor(sort: list[Any], walk: str | None) -> str:
-    position = [*sort, walk] if walk else sort
-    return base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
+def _is_position(position: Any) -> bool:
+    """A hit's sort values (timestamp, event id), and the walk they belong to if one is kept."""
+    return (
+        isinstance(position, list)
+        and len(position) in (2, 3)
+        and isinstance(position[0], int)
+        and all(isinstance(part, str) for part in position[1:])
+    )
 
 
 def _decode_cursor(cursor: str) -> tuple[list[Any], str | None]:
     """(search_after, the walk it belongs to or None): cursors issued before walks were kept
     carry the sort values alone."""
-    try:
-        position = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except ValueError:
-        raise BadRequest("The cursor is not one this API issued") from None
-    walk = position[2] if isinstance(position, list) and len(position) == 3 else None
-    sort = position[:2] if isinstance(position, list) else position
-    if not (
-        isinstance(sort, list)
-        and len(sort) == 2
-        and isinstance(sort[0], int)
-        and isinstance(sort[1], str)
-        and (walk is None or isinstance(walk, str))
-    ):
-        raise BadRequest("The cursor is not one this API issued")
-    return sort, walk
+    position = paging.decode_cursor(cursor, _is_position)
+    return position[:2], position[2] if len(position) == 3 else None
+
+
+def _encode_cursor(sort: list[Any], walk: str | None) -> str:
+    return paging.encode_cursor([*sort, walk] if walk else sort)
 
 
 class Walks:

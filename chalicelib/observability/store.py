@@ -12,8 +12,6 @@ on the state it expects: two evaluators running at once open one event, and noti
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,7 +23,6 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.dynamo import condition_failed, failed_conditions, get_or_none, keyed_model
-from chalicelib.errors import BadRequest
 
 OK, FIRING = "ok", "firing"
 RULES_KEY = "ALERT-RULES"
@@ -123,20 +120,6 @@ class MailCountItem(ObservabilityItem):
     @staticmethod
     def key(address_hash: str, hour: int) -> tuple[str, str]:
         return f"MAILCAP#{address_hash}", f"HOUR#{hour}"
-
-
-def encode_cursor(sort_key: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"after": sort_key}).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> str:
-    try:
-        after = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))["after"]
-    except (ValueError, KeyError, TypeError):
-        raise BadRequest("The cursor is not one this API issued") from None
-    if not isinstance(after, str):
-        raise BadRequest("The cursor is not one this API issued")
-    return after
 
 
 class ObservabilityStore:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalicelib.auth.principal import current_principal
 from chalicelib.errors import BadRequest
 from chalicelib.http.etag import json_with_etag
-from chalicelib.http.requests import json_body
+from chalicelib.http.requests import route_body
 from chalicelib.http.routing import ApiBlueprint, QueryParam, json_response
 from chalicelib.tasks.container import task_service
 
@@ -38,7 +38,7 @@ def _limit() -> int:
     **WRITE,
 )
 def create_task():
-    task = task_service().create(current_principal(), json_body(api.current_request, "task-create"))
+    task = task_service().create(current_principal(), route_body(api.current_request))
     return json_response(task, status=201, headers={"Location": f"/api/v1/tasks/{task['id']}"})
 
 
