@@ -103,3 +103,20 @@ def reset() -> None:
     """Forget every client (tests that switch endpoints, forked workers)."""
     with _lock:
         _clients.clear()
+
+
+class Clients:
+    """The clients of one Settings, as a composition root hands them to its context. Each is made
+    on first use and shared by the whole process, like the functions above."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def aws(self, service: str) -> Any:
+        return aws(service, self.settings)
+
+    def opensearch(self) -> OpenSearch:
+        return opensearch(self.settings)
+
+    def redis(self) -> Redis:
+        return redis(self.settings)

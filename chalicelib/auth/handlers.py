@@ -16,8 +16,9 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib import events
+from chalicelib.auth.resources import IDENTITY_MAIL_QUEUE
 from chalicelib.jsonlog import get_logger
-from chalicelib.resources import IDENTITY_MAIL_QUEUE, queue_name, stream_arn
+from chalicelib.resources import queue_name, stream_arn
 
 handlers = Blueprint(__name__)
 log = get_logger("auth")
@@ -107,7 +108,7 @@ def _reset_address(body: str) -> str | None:
 
 @handlers.on_sqs_message(queue=queue_name(IDENTITY_MAIL_QUEUE), batch_size=10)
 def send_password_resets(event: Any) -> dict[str, Any]:
-    from chalicelib.auth.container import identity_service
+    from chalicelib.auth.container import identity
 
     failures = []
     for record in event:
@@ -118,7 +119,7 @@ def send_password_resets(event: Any) -> dict[str, Any]:
                 # get better by being retried.
                 log.warning("malformed password-reset message dropped", extra={"body": record.body[:200]})
                 continue
-            identity_service().send_password_reset(email)
+            identity().service.send_password_reset(email)
         except Exception:
             log.exception("password reset not sent", extra={"message_id": record.to_dict()["messageId"]})
             failures.append({"itemIdentifier": record.to_dict()["messageId"]})

@@ -1,6 +1,7 @@
-"""ETags for JSON resources that are not stored as canonical text: the tag is the hash of the
-canonical JSON the route answers with, so a client's If-None-Match works on any single-resource
-GET (DESIGN.md §4) without the store keeping a tag of its own."""
+"""Entity tags: the tags an If-Match or If-None-Match header names, and ETags for JSON resources
+that are not stored as canonical text: the tag is the hash of the canonical JSON the route
+answers with, so a client's If-None-Match works on any single-resource GET (DESIGN.md §4)
+without the store keeping a tag of its own."""
 
 from __future__ import annotations
 
@@ -18,6 +19,15 @@ def etag_of(body: Any) -> tuple[str, str]:
     # ASCII: a lone surrogate a client managed to store (JSON can escape one) still encodes.
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
     return text, '"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'
+
+
+def parse_if_match(header: str | None) -> list[str] | None:
+    """The entity tags of an If-Match / If-None-Match header; None when absent. `*` stays `*`.
+    Weak tags never match a strong comparison, so they are dropped."""
+    if header is None:
+        return None
+    tags = [tag.strip() for tag in header.split(",") if tag.strip()]
+    return [tag for tag in tags if not tag.startswith("W/")]
 
 
 def _matches(if_none_match: str | None, etag: str) -> bool:

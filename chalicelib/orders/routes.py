@@ -8,14 +8,14 @@ import json
 
 from chalice import Response
 
-from chalicelib.auth.principal import current_principal
-from chalicelib.documents.types import parse_if_match
 from chalicelib.errors import BadRequest
 from chalicelib.http import errors
+from chalicelib.http.etag import parse_if_match
 from chalicelib.http.requests import json_body
 from chalicelib.http.routing import ApiBlueprint, QueryParam, json_response
-from chalicelib.orders.container import cart_service, order_service, payment_service
+from chalicelib.orders.container import orders
 from chalicelib.orders.errors import InsufficientStock
+from chalicelib.principal import current_principal
 
 api = ApiBlueprint(__name__)
 CART = ("cart",)
@@ -52,7 +52,7 @@ def _cart(view: dict, cached: bool | None = None) -> Response:
     **READ,
 )
 def view_cart():
-    view, cached = cart_service().view(current_principal().user_id)
+    view, cached = orders().carts.view(current_principal().user_id)
     return _cart(view, cached)
 
 
@@ -69,7 +69,7 @@ def view_cart():
 )
 def add_to_cart():
     data = json_body(api.current_request, "cart-add")
-    view = cart_service().add(current_principal().user_id, data["product_id"], data.get("quantity", 1))
+    view = orders().carts.add(current_principal().user_id, data["product_id"], data.get("quantity", 1))
     return _cart(view)
 
 
@@ -85,7 +85,7 @@ def add_to_cart():
 )
 def set_cart_quantity(product_id):
     data = json_body(api.current_request, "cart-quantity")
-    return _cart(cart_service().set_quantity(current_principal().user_id, _product_id(product_id), data["quantity"]))
+    return _cart(orders().carts.set_quantity(current_principal().user_id, _product_id(product_id), data["quantity"]))
 
 
 @api.route(
@@ -98,7 +98,7 @@ def set_cart_quantity(product_id):
     **WRITE,
 )
 def remove_from_cart(product_id):
-    return _cart(cart_service().remove(current_principal().user_id, _product_id(product_id)))
+    return _cart(orders().carts.remove(current_principal().user_id, _product_id(product_id)))
 
 
 @api.route(
@@ -112,7 +112,7 @@ def remove_from_cart(product_id):
     **WRITE,
 )
 def clear_cart():
-    cart_service().clear(current_principal().user_id)
+    orders().carts.clear(current_principal().user_id)
     return Response(body="", status_code=204)
 
 
@@ -132,12 +132,8 @@ def clear_cart():
     **WRITE,
 )
 def place_order():
-    from chalicelib.auth.container import identity_service
-
-    principal = current_principal()
-    email = identity_service().profile(principal).get("email")
     try:
-        order = order_service().place(principal, email)
+        order = orders().orders.place(current_principal())
     except InsufficientStock as exc:
         return errors.problem(409, exc.slug, exc.title, exc.detail, items=exc.items)
     return json_response(order, status=201, headers={"Location": f"/api/v1/orders/{order['id']}"})
@@ -160,7 +156,7 @@ def list_orders():
     raw = query.get("limit", "20")
     if not raw.isdigit():
         raise BadRequest(f"limit must be an integer, got {raw!r}")
-    return json_response(order_service().history(current_principal(), int(raw), query.get("cursor")))
+    return json_response(orders().orders.history(current_principal(), int(raw), query.get("cursor")))
 
 
 @api.route(
@@ -173,7 +169,7 @@ def list_orders():
     **READ,
 )
 def get_order(order_id):
-    order = order_service().get(current_principal(), order_id)
+    order = orders().orders.get(current_principal(), order_id)
     etag = '"' + hashlib.sha256(json.dumps(order, sort_keys=True).encode()).hexdigest()[:32] + '"'
     wanted = parse_if_match(api.current_request.headers.get("if-none-match")) or []
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
@@ -193,7 +189,7 @@ def get_order(order_id):
     **WRITE,
 )
 def cancel_order(order_id):
-    return json_response(order_service().cancel(current_principal(), order_id))
+    return json_response(orders().orders.cancel(current_principal(), order_id))
 
 
 @api.route(
@@ -211,7 +207,7 @@ def cancel_order(order_id):
 )
 def set_order_status(order_id):
     data = json_body(api.current_request, "order-status")
-    return json_response(order_service().set_status(current_principal(), order_id, data["status"]))
+    return json_response(orders().orders.set_status(current_principal(), order_id, data["status"]))
 
 
 # -- payments -------------------------------------------------------------------------------------
@@ -239,7 +235,7 @@ def set_order_status(order_id):
 def process_payment():
     request = api.current_request
     data = json_body(request, "payment-process")
-    result = payment_service().process(current_principal(), request.headers.get("idempotency-key"), data)
+    result = orders().payments.process(current_principal(), request.headers.get("idempotency-key"), data)
     headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
     payment = result.payment
     if payment["status"] == "declined":
@@ -264,7 +260,7 @@ def process_payment():
     **READ,
 )
 def get_payment(payment_id):
-    return json_response(payment_service().get(current_principal(), payment_id))
+    return json_response(orders().payments.get(current_principal(), payment_id))
 
 
 @api.route(
@@ -280,4 +276,4 @@ def get_payment(payment_id):
     tags=PAYMENTS,
 )
 def refund_payment(payment_id):
-    return json_response(payment_service().refund(current_principal(), payment_id))
+    return json_response(orders().payments.refund(current_principal(), payment_id))

@@ -41,7 +41,7 @@ def handler(opensearch, monkeypatch):
     get_settings.cache_clear()
     clients.reset()
     with mock_aws():
-        from chalicelib import resources
+        from chalicelib import declarations, resources  # noqa: F401  (declarations fill the registry)
         from devstack import bootstrap
 
         settings = Settings.from_env()
