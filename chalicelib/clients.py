@@ -9,7 +9,7 @@ cloud or LocalStack.
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib.config import Settings, get_settings
 
@@ -105,10 +105,17 @@ def reset() -> None:
         _clients.clear()
 
 
-class Clients:
-    """The clients of one Settings, as a composition root hands them to its context. Each is made
-    on first use and shared by the whole process, like the functions above."""
+class Clients(Protocol):
+    """The clients a composition root hands to its context (tests hand in fakes)."""
 
+    def aws(self, service: str) -> Any: ...
+
+    def opensearch(self) -> OpenSearch: ...
+
+    def redis(self) -> Redis: ...
+
+
+class _SettingsClients:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
@@ -120,3 +127,9 @@ class Clients:
 
     def redis(self) -> Redis:
         return redis(self.settings)
+
+
+def of(settings: Settings) -> Clients:
+    """The clients of `settings`: each made on first use and shared by the whole process, like
+    the functions above."""
+    return _SettingsClients(settings)

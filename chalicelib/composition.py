@@ -13,13 +13,13 @@ use, so a cold start pays only for the contexts its request touches.
 
 from __future__ import annotations
 
+from chalicelib import clients
 from chalicelib.audit import container as audit_root
 from chalicelib.audit.container import audit
 from chalicelib.auth import container as identity_root
 from chalicelib.auth.container import identity
 from chalicelib.catalog import container as catalog_root
 from chalicelib.catalog.container import catalog
-from chalicelib.clients import Clients
 from chalicelib.config import Settings, get_settings
 from chalicelib.documents import container as documents_root
 from chalicelib.documents.container import documents
@@ -42,20 +42,20 @@ def wire(settings: Settings | None = None) -> None:
     def email_of(user_id: str) -> str | None:
         return identity().service.email_of(user_id)
 
-    identity.install(lambda: identity_root.build(current(), Clients(current())))
-    documents.install(lambda: documents_root.build(current(), Clients(current())))
-    catalog.install(lambda: catalog_root.build(current(), Clients(current())))
-    audit.install(lambda: audit_root.build(current(), Clients(current())))
+    identity.install(lambda: identity_root.build(current(), clients.of(current())))
+    documents.install(lambda: documents_root.build(current(), clients.of(current())))
+    catalog.install(lambda: catalog_root.build(current(), clients.of(current())))
+    audit.install(lambda: audit_root.build(current(), clients.of(current())))
     orders.install(
         lambda: orders_root.build(
-            current(), Clients(current()), catalog=catalog().store, stock=catalog().stock, email_of=email_of
+            current(), clients.of(current()), catalog=catalog().store, stock=catalog().stock, email_of=email_of
         )
     )
-    observability.install(lambda: observability_root.build(current(), Clients(current()), owner_email=email_of))
+    observability.install(lambda: observability_root.build(current(), clients.of(current()), owner_email=email_of))
     tasks.install(
         lambda: tasks_root.build(
             current(),
-            Clients(current()),
+            clients.of(current()),
             rebuild_index=lambda doc_type: documents().rebuild_index(doc_type),
             ingest=lambda request: catalog().service.ingest(request),
             purge_logs=lambda days: observability().logs.purge(days),

@@ -41,8 +41,8 @@ def build(
     clients: Clients,
     *,
     catalog: Offers,
-    stock: Stock,
     email_of: Callable[[str], str | None],
+    stock: Stock | None = None,
     store: OrdersStorage | None = None,
     cart_cache: Cache | None = None,
     provider: PaymentProvider | None = None,
@@ -54,6 +54,8 @@ def build(
     from chalicelib.orders.store import OrdersItem, OrdersStore
 
     if store is None:
+        if stock is None:
+            raise TypeError("the orders table's store takes stock through the catalog's steps: pass stock=")
         bind(OrdersItem, ORDERS_TABLE, settings)
         store = OrdersStore(stock)
     cart_cache = cart_cache or Cache(clients.redis, namespace="cart", ttl_s=CART_TTL_S)

@@ -9,7 +9,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from chalicelib.clients import Clients
+from chalicelib import clients
 from chalicelib.config import ConfigError, Settings
 from tests.e2e.identity import (
     EVENTS_QUEUE,
@@ -164,7 +164,7 @@ def test_an_argon2_memory_cost_is_refused_at_start_or_hashes(memory_kib):
     except ConfigError as exc:
         assert "ARGON2_MEMORY_KIB" in str(exc)
         return
-    service = container.build(settings, Clients(settings), store=InMemoryIdentity()).service
+    service = container.build(settings, clients.of(settings), store=InMemoryIdentity()).service
     assert service.passwords.hash("Quartz-correct-horse").startswith("$argon2id$")
 
 
