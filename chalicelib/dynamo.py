@@ -7,14 +7,14 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections.abc import Callable, Hashable, Iterator, Sequence
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from pynamodb.attributes import UnicodeAttribute
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
-from pynamodb.models import Model
+from pynamodb.models import MetaProtocol, Model
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.config import Settings
@@ -30,8 +30,8 @@ class Unbound:
     table_name = None
 
 
-def unbound_meta() -> type:
-    return type("Meta", (Unbound,), {})
+def unbound_meta() -> MetaProtocol:
+    return cast(MetaProtocol, type("Meta", (Unbound,), {}))
 
 
 def bind(model: type[Model], table: TableSpec, settings: Settings) -> None:
@@ -50,15 +50,13 @@ def _with_subclasses(model: type[Model]) -> Iterator[type[Model]]:
         yield from _with_subclasses(subclass)
 
 
-def keyed_model() -> type[Model]:
-    """The base of a single-table design: a `pk`/`sk` model whose subclasses are item types."""
+class KeyedItem(Model):
+    """The keys of a single-table design. A store's base subclasses it with a `Meta` of its own
+    (`Meta = unbound_meta()`), and its item types subclass that base."""
 
-    class KeyedItem(Model):
-        Meta = unbound_meta()
-        pk = UnicodeAttribute(hash_key=True)
-        sk = UnicodeAttribute(range_key=True)
-
-    return KeyedItem
+    Meta = unbound_meta()
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
 
 
 def transaction_connection(model: type[Model]) -> Connection:
@@ -116,9 +114,14 @@ class Transaction:
         self._steps.append(("put", lambda write: write.save(item, condition=condition), refusal))
 
     def update(
-        self, item: Model, actions: list[Action], condition: Condition | None = None, refusal: Hashable | None = None
+        self,
+        item: Model,
+        actions: Sequence[Action],
+        condition: Condition | None = None,
+        refusal: Hashable | None = None,
     ) -> None:
-        self._steps.append(("update", lambda write: write.update(item, actions=actions, condition=condition), refusal))
+        steps = list(actions)
+        self._steps.append(("update", lambda write: write.update(item, actions=steps, condition=condition), refusal))
 
     def commit(self, connection: Connection) -> None:
         try:
@@ -141,9 +144,9 @@ def transaction(model: type[Model]) -> Iterator[Transaction]:
     steps.commit(transaction_connection(model))
 
 
-def get_or_none(model: type[M], *key: str) -> M | None:
+def get_or_none(model: type[M], hash_key: str, range_key: str | None = None) -> M | None:
     try:
-        return model.get(*key, consistent_read=True)
+        return model.get(hash_key, range_key, consistent_read=True)
     except DoesNotExist:
         return None
 

@@ -25,10 +25,12 @@ from pynamodb.exceptions import UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from chalicelib.auth.model import ApiKey, RefreshToken, Session, User, UserValue
-from chalicelib.dynamo import Refused, condition_failed, get_or_none, keyed_model, transaction
+from chalicelib.dynamo import KeyedItem, Refused, condition_failed, get_or_none, transaction, unbound_meta
 from chalicelib.errors import Conflict
 
-IdentityItem = keyed_model()
+
+class IdentityItem(KeyedItem):
+    Meta = unbound_meta()
 
 
 class UserItem(IdentityItem):

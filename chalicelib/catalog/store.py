@@ -25,10 +25,12 @@ from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttrib
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 
 from chalicelib.catalog.products import Category, Product, StoredProduct
-from chalicelib.dynamo import Transaction, condition_failed, keyed_model
+from chalicelib.dynamo import KeyedItem, Transaction, condition_failed, unbound_meta
 from chalicelib.errors import Conflict, NotFound
 
-CatalogItem = keyed_model()
+
+class CatalogItem(KeyedItem):
+    Meta = unbound_meta()
 
 
 class CategoryItem(CatalogItem):

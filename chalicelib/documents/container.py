@@ -51,14 +51,14 @@ def build(
     if store is None:
         bind(DocumentItem, DOCUMENTS_TABLE, settings)
         store = DocumentStore()
+
+    def index_registered_type(doc_type: str, schema: dict[str, Any]) -> None:
+        ensure_index(registered_type_index(doc_type, schema), settings)
+
     cache = cache or Cache(clients.redis, namespace="doc", ttl_s=CACHE_TTL_S)
     types = TypeRegistry(store)
     service = DocumentService(
-        store=store,
-        types=types,
-        cache=cache,
-        on_type_registered=on_type_registered
-        or (lambda doc_type, schema: ensure_index(registered_type_index(doc_type, schema), settings)),
+        store=store, types=types, cache=cache, on_type_registered=on_type_registered or index_registered_type
     )
     return Documents(
         service=service,

@@ -65,7 +65,8 @@ Notify = Callable[[dict[str, Any], dict[str, Any]], None]
 CheckUrl = Callable[[str], None]
 # The email of an owner's account (None if it is gone), and sending one email.
 OwnerEmail = Callable[[str], str | None]
-SendEmail = Callable[[str, str, str], None]
+# A sender's answer (a message id) is not needed here.
+SendEmail = Callable[[str, str, str], object]
 MAX_RECIPIENTS = 20
 RECIPIENT_LINK_TTL_S = 7 * 86400
 NOT_VERIFIED = "is not a verified recipient: use your account's email, or add it at /api/v1/alerts/recipients"

@@ -18,7 +18,7 @@ from chalicelib.roots import Root
 
 # The dashboards and alerts import PynamoDB (and botocore): loaded when the context is built.
 if TYPE_CHECKING:
-    from chalicelib.observability.alerts import AlertService, Notify
+    from chalicelib.observability.alerts import AlertService, Notify, SendEmail
     from chalicelib.observability.dashboards import DashboardService
     from chalicelib.observability.indexer import TemplateKeeper
     from chalicelib.observability.model import ObservabilityStorage
@@ -50,7 +50,7 @@ def build(
     owner_email: Callable[[str], str | None],
     store: ObservabilityStorage | None = None,
     notify: Notify | None = None,
-    send_email: Callable[[str, str, str], str] | None = None,
+    send_email: SendEmail | None = None,
 ) -> Observability:
     from chalicelib import mail, webhooks
     from chalicelib.dynamo import bind

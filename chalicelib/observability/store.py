@@ -20,13 +20,16 @@ from pynamodb.attributes import BooleanAttribute, ListAttribute, MapAttribute, N
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from chalicelib.dynamo import Refused, condition_failed, get_or_none, keyed_model, transaction
+from chalicelib.dynamo import KeyedItem, Refused, condition_failed, get_or_none, transaction, unbound_meta
 from chalicelib.observability.model import FIRING, OK, AlertEvent, AlertRule, Dashboard, Notification, Recipient
 
 RULES_KEY = "ALERT-RULES"
 
 
-ObservabilityItem = keyed_model()
+class ObservabilityItem(KeyedItem):
+    Meta = unbound_meta()
+
+
 Item = TypeVar("Item", bound="ObservabilityItem")
 
 

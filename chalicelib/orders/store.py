@@ -32,7 +32,7 @@ from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, Un
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from chalicelib.dynamo import Refused, Transaction, condition_failed, get_or_none, keyed_model, transaction
+from chalicelib.dynamo import KeyedItem, Refused, Transaction, condition_failed, get_or_none, transaction, unbound_meta
 from chalicelib.errors import Conflict
 from chalicelib.orders.model import (
     UNPAID_STATUS,
@@ -47,7 +47,9 @@ from chalicelib.orders.model import (
     TooManyUnpaid,
 )
 
-OrdersItem = keyed_model()
+
+class OrdersItem(KeyedItem):
+    Meta = unbound_meta()
 
 
 class Stock(Protocol):

@@ -20,7 +20,6 @@ Kinds that touch every user's data (reindex, purge_logs) are for administrators 
 from __future__ import annotations
 
 import datetime
-import functools
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -112,10 +111,14 @@ def kind(
     return register
 
 
+def _doing(work: Work, uses: Collaborators) -> Callable[[dict[str, Any], Run], Any]:
+    return lambda payload, run: work(payload, run, uses)
+
+
 def standard_kinds(uses: Collaborators) -> Mapping[str, Kind]:
     """Every kind defined below, doing its work with `uses`."""
     return {
-        name: Kind(name, functools.partial(d.work, uses=uses), d.payload_schema, d.summary, d.admin_only, d.check)
+        name: Kind(name, _doing(d.work, uses), d.payload_schema, d.summary, d.admin_only, d.check)
         for name, d in _DEFINED.items()
     }
 

@@ -12,11 +12,14 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 
 from chalicelib import clients
 from chalicelib.config import Settings
-from chalicelib.dynamo import Refused, bind, get_or_none, keyed_model, transaction
+from chalicelib.dynamo import KeyedItem, Refused, bind, get_or_none, transaction, unbound_meta
 from chalicelib.resources import Key, TableSpec
 
 TABLE = TableSpec(key="dynamo-probe", hash_key=Key("pk"), range_key=Key("sk"))
-ProbeItem = keyed_model()
+
+
+class ProbeItem(KeyedItem):
+    Meta = unbound_meta()
 
 
 class Counter(ProbeItem):
@@ -42,8 +45,8 @@ def table(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def test_an_unbound_model_refuses_to_guess_its_table() -> None:
-    class Unplaced(keyed_model()):
-        pass
+    class Unplaced(KeyedItem):
+        Meta = unbound_meta()
 
     with pytest.raises(AttributeError, match="table_name"):
         Unplaced.get("a", "b")
