@@ -151,6 +151,15 @@ def get_or_none(model: type[M], hash_key: str, range_key: str | None = None) -> 
         return None
 
 
+def float_or_none(value: float | None) -> float | None:
+    """A nullable NumberAttribute's value as a float (PynamoDB answers ints for whole numbers)."""
+    return float(value) if value is not None else None
+
+
+def int_or_none(value: float | None) -> int | None:
+    return int(value) if value is not None else None
+
+
 def condition_failed(exc: PynamoDBException) -> bool:
     """Was a write refused because its condition did not hold (not for any other reason)?"""
     return exc.cause_response_code == "ConditionalCheckFailedException"

@@ -25,7 +25,16 @@ from pynamodb.exceptions import UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from chalicelib.auth.model import ApiKey, RefreshToken, Session, User, UserValue
-from chalicelib.dynamo import KeyedItem, Refused, condition_failed, get_or_none, transaction, unbound_meta
+from chalicelib.dynamo import (
+    KeyedItem,
+    Refused,
+    condition_failed,
+    float_or_none,
+    get_or_none,
+    int_or_none,
+    transaction,
+    unbound_meta,
+)
 from chalicelib.errors import Conflict
 
 
@@ -73,9 +82,6 @@ class UserItem(IdentityItem):
         return cls(*cls.key(user.user_id), **fields)
 
     def user(self) -> User:
-        def number(value: Any) -> float | None:
-            return float(value) if value is not None else None
-
         return User(
             user_id=self.user_id,
             username=self.username,
@@ -88,13 +94,11 @@ class UserItem(IdentityItem):
             updated_at=float(self.updated_at),
             tokens_valid_after=float(self.tokens_valid_after),
             token_generation=int(self.token_generation),
-            password_changed_at=number(self.password_changed_at),
+            password_changed_at=float_or_none(self.password_changed_at),
             password_changed_via=self.password_changed_via,
             pending_email=self.pending_email,
             pending_email_hash=self.pending_email_hash,
-            pending_email_expires_at=int(self.pending_email_expires_at)
-            if self.pending_email_expires_at is not None
-            else None,
+            pending_email_expires_at=int_or_none(self.pending_email_expires_at),
             reset_token_hash=self.reset_token_hash,
             external_identity=self.external_identity,
         )
@@ -201,8 +205,8 @@ class ApiKeyItem(IdentityItem):
             secret_hash=self.secret_hash,
             scopes=tuple(self.scopes),
             created_at=float(self.created_at),
-            last_used_at=float(self.last_used_at) if self.last_used_at is not None else None,
-            expires_at=int(self.expires_at) if self.expires_at is not None else None,
+            last_used_at=float_or_none(self.last_used_at),
+            expires_at=int_or_none(self.expires_at),
         )
 
 

@@ -14,13 +14,22 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from pynamodb.attributes import BooleanAttribute, ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from chalicelib.dynamo import KeyedItem, Refused, condition_failed, get_or_none, transaction, unbound_meta
+from chalicelib.dynamo import (
+    KeyedItem,
+    Refused,
+    condition_failed,
+    float_or_none,
+    get_or_none,
+    int_or_none,
+    transaction,
+    unbound_meta,
+)
 from chalicelib.observability.model import FIRING, OK, AlertEvent, AlertRule, Dashboard, Notification, Recipient
 
 RULES_KEY = "ALERT-RULES"
@@ -31,14 +40,6 @@ class ObservabilityItem(KeyedItem):
 
 
 Item = TypeVar("Item", bound="ObservabilityItem")
-
-
-def _number(value: Any) -> float | None:
-    return float(value) if value is not None else None
-
-
-def _ms(value: Any) -> int | None:
-    return int(value) if value is not None else None
 
 
 class DashboardItem(ObservabilityItem):
@@ -103,8 +104,8 @@ class AlertRuleItem(ObservabilityItem):
             updated_at=int(self.updated_at),
             state=self.state,
             open_event=self.open_event,
-            last_value=_number(self.last_value),
-            last_evaluated_at=_ms(self.last_evaluated_at),
+            last_value=float_or_none(self.last_value),
+            last_evaluated_at=int_or_none(self.last_evaluated_at),
         )
 
 
@@ -144,8 +145,8 @@ class AlertEventItem(ObservabilityItem):
             opened_at=int(self.opened_at),
             open_value=float(self.open_value),
             condition=self.condition,
-            resolved_at=_ms(self.resolved_at),
-            resolve_value=_number(self.resolve_value),
+            resolved_at=int_or_none(self.resolved_at),
+            resolve_value=float_or_none(self.resolve_value),
             notifications=tuple(
                 Notification(n.transition, n.channel, bool(n.ok), n.error, int(n.at)) for n in self.notifications
             ),
@@ -179,7 +180,7 @@ class RecipientItem(ObservabilityItem):
             verified=bool(self.verified),
             created_at=int(self.created_at),
             token_hash=self.token_hash,
-            token_expires_at=_number(self.token_expires_at),
+            token_expires_at=float_or_none(self.token_expires_at),
         )
 
 

@@ -32,7 +32,16 @@ from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, Un
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from chalicelib.dynamo import KeyedItem, Refused, Transaction, condition_failed, get_or_none, transaction, unbound_meta
+from chalicelib.dynamo import (
+    KeyedItem,
+    Refused,
+    Transaction,
+    condition_failed,
+    float_or_none,
+    get_or_none,
+    transaction,
+    unbound_meta,
+)
 from chalicelib.errors import Conflict
 from chalicelib.orders.model import (
     UNPAID_STATUS,
@@ -184,7 +193,7 @@ class OrderItem(OrdersItem):
             created_at=float(self.created_at),
             updated_at=float(self.updated_at),
             payment_id=self.payment_id,
-            pay_by=float(self.pay_by) if self.pay_by is not None else None,
+            pay_by=float_or_none(self.pay_by),
         )
 
 
@@ -230,7 +239,7 @@ class PaymentItem(OrdersItem):
             decline_code=self.decline_code,
             created_at=float(self.created_at),
             refund_id=self.refund_id,
-            refunded_at=float(self.refunded_at) if self.refunded_at is not None else None,
+            refunded_at=float_or_none(self.refunded_at),
         )
 
 

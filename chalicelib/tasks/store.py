@@ -20,7 +20,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from chalicelib.dynamo import condition_failed, get_or_none, unbound_meta
+from chalicelib.dynamo import condition_failed, get_or_none, int_or_none, unbound_meta
 from chalicelib.tasks.model import CANCELLABLE, CANCELLED, COMPLETED, FAILED, PENDING, QUEUED, RUNNING, Task, Transition
 
 
@@ -83,9 +83,6 @@ class TaskItem(Model):
         return cls(fields.pop("task_id"), **fields)
 
     def task(self) -> Task:
-        def ms(value: Any) -> int | None:
-            return int(value) if value is not None else None
-
         return Task(
             task_id=self.task_id,
             owner_id=self.owner_id,
@@ -102,8 +99,8 @@ class TaskItem(Model):
             max_attempts=int(self.max_attempts),
             history=tuple(Transition(t.status, int(t.at)) for t in self.history),
             dispatch_id=self.dispatch_id,
-            started_at=ms(self.started_at),
-            finished_at=ms(self.finished_at),
+            started_at=int_or_none(self.started_at),
+            finished_at=int_or_none(self.finished_at),
             last_error=self.last_error,
             result=self.result,
         )
