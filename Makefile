@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt infrastructure/requirements.txt infrastructure/requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: install run test lint format unit integration e2e compat browser vendor-uplot bench synth invoke infra tick task-precision ingest seed events bootstrap outbox createsuperuser localstack-up localstack-down localstack-bootstrap localstack-test clean
+.PHONY: install run reset test lint format unit integration e2e compat browser vendor-uplot bench synth invoke infra tick task-precision ingest seed events bootstrap outbox createsuperuser localstack-up localstack-down localstack-bootstrap localstack-test clean
 
 $(STAMP): requirements.txt requirements-dev.txt infrastructure/requirements.txt infrastructure/requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,8 +16,13 @@ $(STAMP): requirements.txt requirements-dev.txt infrastructure/requirements.txt 
 install: $(STAMP)
 
 ## make run: the local cloud + API on http://localhost:8000 (PORT, DEVSTACK_*_PORT, OPENSEARCH_URL, REDIS_URL override)
+## state is kept in .devstack/ (DEVSTACK_DATA_DIR) across restarts; FRESH=1 starts empty; HTTPS=1 serves TLS
 run: install
-	$(PY) -m devstack
+	$(if $(FRESH),DEVSTACK_FRESH=true) $(if $(HTTPS),DEVSTACK_HTTPS=true) $(PY) -m devstack
+
+## make reset: forget the local cloud's kept state (refused while it runs)
+reset: install
+	@$(PY) -m devstack.reset
 
 ## make test: lint, format check, import contracts, unit + integration + e2e tests
 test: install

@@ -331,6 +331,73 @@ def product_search(client: Client, queries: int) -> list[Figure]:
     ]
 
 
+JOURNAL_TABLE = "bench-journal"
+
+
+def _scratch_table(stack: Stack) -> Any:
+    """A table with a stream, as the documents table has (moto records a stream image per write)."""
+    dynamodb = stack.aws("dynamodb")
+    dynamodb.create_table(
+        TableName=JOURNAL_TABLE,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    return dynamodb
+
+
+def journal_cost(writes: int) -> list[Figure]:
+    """The durable state's price on a write: stacks side by side, in memory only, journaling (the
+    default: answered once the kernel has the record, synced within 100 ms), and journaling
+    with a sync before every answer; written to in turns, so that the machine's noise falls on
+    all alike. A document write through the API, and the bare PutItem of the same plan."""
+    import tempfile
+
+    env = {"ARGON2_TIME_COST": "1", "ARGON2_MEMORY_KIB": "16"}
+    modes = {"memory": {}, "journal": {"DEVSTACK_JOURNAL_SYNC_MS": "100"}, "fsync": {"DEVSTACK_JOURNAL_SYNC_MS": "0"}}
+    with tempfile.TemporaryDirectory(prefix="bench-journal-") as data:
+        stacks = {
+            mode: start_stack(
+                {**env, **extra, "DEVSTACK_EPHEMERAL": "false", "DEVSTACK_DATA_DIR": f"{data}/{mode}"} if extra else env
+            )
+            for mode, extra in modes.items()
+        }
+        try:
+            clients = {mode: Client(stack) for mode, stack in stacks.items()}
+            tables = {mode: _scratch_table(stack) for mode, stack in stacks.items()}
+            api: dict[str, list[float]] = {mode: [] for mode in modes}
+            raw: dict[str, list[float]] = {mode: [] for mode in modes}
+            order = list(modes)
+            for n in range(writes):
+                document = plan()
+                item = {"pk": {"S": document["objectId"]}, "body": {"S": json.dumps(document)}}
+                for mode in order[n % 3 :] + order[: n % 3]:
+                    started = time.perf_counter()
+                    clients[mode].create_plan(document)
+                    api[mode].append(time.perf_counter() - started)
+                    started = time.perf_counter()
+                    tables[mode].put_item(TableName=JOURNAL_TABLE, Item=item)
+                    raw[mode].append(time.perf_counter() - started)
+        finally:
+            for stack in stacks.values():
+                stack.stop()
+
+    def p50_ms(samples: list[float]) -> float:
+        return round(statistics.median(samples) * 1000, 3)
+
+    rows = (
+        ("POST a plan, state journaled (synced within 100 ms) vs in memory, p50", api, "journal", 1.1),
+        ("POST a plan, journal synced before each answer (SYNC_MS=0) vs in memory, p50", api, "fsync", None),
+        ("PutItem of the plan straight to moto, journaled vs in memory, p50", raw, "journal", None),
+        ("PutItem of the plan, journal synced before each answer vs in memory, p50", raw, "fsync", None),
+    )
+    return [
+        Figure(name, "ms", p50_ms(samples[mode]), p50_ms(samples["memory"]), target, "lower")
+        for name, samples, mode, target in rows
+    ]
+
+
 # -- report ---------------------------------------------------------------------------------
 
 
@@ -366,6 +433,7 @@ def main() -> None:
     parser.add_argument("--throughput-seconds", type=float, default=3.0)
     parser.add_argument("--products", type=int, default=2000)
     parser.add_argument("--searches", type=int, default=200)
+    parser.add_argument("--journal-writes", type=int, default=300)
     args = parser.parse_args()
 
     figures = cold_start(args.import_runs)
@@ -385,6 +453,7 @@ def main() -> None:
         figures += throughput(client, args.throughput_seconds)
     finally:
         stack.stop()
+    figures += journal_cost(args.journal_writes)
     print(table(figures))
     report = {"machine": machine(), "commit": commit(), "figures": [asdict(f) for f in figures]}
     REPORT.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")

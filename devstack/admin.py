@@ -7,17 +7,15 @@ identity service directly, as a Django `createsuperuser` would call the ORM.
 from __future__ import annotations
 
 import getpass
-import json
 import os
 import sys
-import urllib.request
 
 from chalicelib.errors import DomainError, ValidationFailed
+from devstack.control import control
 
 
 def stack_endpoints(port: str) -> dict[str, str]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_devstack", timeout=5) as response:
-        return json.load(response)["endpoints"]
+    return control(port=port)["endpoints"]
 
 
 def main() -> int:

@@ -23,11 +23,11 @@ import json
 import os
 import sys
 import traceback
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 from devstack.cloud import LOCAL_AWS_ENV
+from devstack.control import control
 
 # Names that mean "the API Gateway handler": chalice's own logical name, and a short one.
 API_NAMES = ("api", "APIHandler")
@@ -41,8 +41,7 @@ class InvokeError(Exception):
 
 def stack_status(port: str) -> dict[str, Any]:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_devstack", timeout=5) as response:
-            return json.load(response)
+        return control(port=port)
     except OSError as exc:
         raise InvokeError(f"No local cloud answers on port {port}: start it with `make run` first ({exc}).") from None
 

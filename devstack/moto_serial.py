@@ -16,19 +16,42 @@ whose cost does not grow with the table.
 3. Streams. GetRecords takes the same lock, so a stream reader never sees the records of a
    transaction that is still running (and may yet be cancelled). A request that appended to
    a stream wakes the event runtime's stream pollers once it has completed.
+4. Observers (the durable state's journal, devstack/state) see each request begin and end
+   under the lock, so what they record is exactly what the request changed, in request order.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import threading
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
 
 _lock = threading.Lock()
 _applied = False
 # Tables whose streams the current request appended to; only touched under _lock.
 _appended: set[str] = set()
+
+
+class Observer(Protocol):
+    def begin(self) -> None:
+        """Under the lock, before a DynamoDB request runs."""
+
+    def end(self, handler: Any, result: Any) -> Callable[[], None] | None:
+        """Under the lock, after it ran (`result` is None if moto raised); what it returns runs
+        once the lock is released, before the request is answered."""
+
+
+observers: list[Observer] = []
+
+
+@contextlib.contextmanager
+def quiesced() -> Iterator[None]:
+    """No DynamoDB request (stream reads included) runs while this is held."""
+    with _lock:
+        yield
 
 
 class _TableSparingCopy:
@@ -85,13 +108,21 @@ def apply() -> None:
 
     @functools.wraps(call_action)
     def serialised(self: Any) -> Any:
+        result = None
         with _lock:
+            for observer in observers:
+                observer.begin()
             try:
-                return call_action(self)
+                result = call_action(self)
             finally:
+                after = [observer.end(self, result) for observer in observers]
                 for table in _appended:
                     stream_writes[table].notify()
                 _appended.clear()
+        for then in after:
+            if then is not None:
+                then()
+        return result
 
     add = StreamShard.add
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-import urllib.request
+
+from devstack.control import control
 
 
 def main() -> int:
@@ -15,8 +15,7 @@ def main() -> int:
     args = parser.parse_args()
     port = os.environ.get("PORT", "8000")
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_devstack/outbox", timeout=5) as response:
-            messages = json.load(response)["messages"]
+        messages = control("/outbox", port)["messages"]
     except OSError:
         print(f"No local cloud answers on port {port}: start it with `make run` first.", file=sys.stderr)
         return 1

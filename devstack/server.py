@@ -1,16 +1,26 @@
-"""The local HTTP front door: Chalice's local API Gateway, with two differences.
+"""The local HTTP front door: Chalice's local API Gateway, with these differences.
 
 - An unknown route answers 404 problem+json, the way the deployed API Gateway does once its
   MISSING_AUTHENTICATION_TOKEN gateway response is mapped (infrastructure/), instead of
   chalice local's 403 "Missing Authentication Token".
-- `/_devstack/...` is the local cloud's control surface (status, fire a schedule). It is part
-  of the dev server only; the app never sees it and it does not exist in AWS.
+- `/_devstack/...` is the local cloud's control surface (status, fire a schedule, the outbox
+  with its live reset links). It is part of the dev server only; the app never sees it and it
+  does not exist in AWS. It answers only requests whose Host is a loopback name, so a web page
+  that rebinds its own DNS name to 127.0.0.1 cannot drive it from a browser.
+- A client gets `read_timeout_s` for each read (request line, headers, body, and the TLS
+  handshake); one that stalls longer is disconnected instead of holding a thread forever.
+- With a TLS context it serves HTTPS; the app learns the scheme from X-Forwarded-Proto, as
+  behind API Gateway (a client's own X-Forwarded-Proto is replaced).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
+import socket
+import ssl
+import sys
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -27,12 +37,25 @@ from chalice.local import (
 
 from chalicelib.config import get_settings
 from chalicelib.http import errors
-from chalicelib.http.middleware import decorate, request_id_from
+from chalicelib.http.middleware import arrived_over_tls, decorate, request_id_from
 
 CONTROL_PREFIX = "/_devstack"
 Control = Callable[[str, str], tuple[int, dict[str, Any]]]
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+CONTROL_ERRORS = {404: ("not-found", "Not found"), 409: ("conflict", "Conflict")}
+_PORT = re.compile(r"^(:[0-9]{1,5})?$")
 
 log = logging.getLogger("http")
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """True for a Host header naming this machine's loopback (localhost, 127.0.0.1, [::1]),
+    with or without a port: what a DNS-rebinding page cannot send."""
+    if not host:
+        return False
+    host = host.strip().lower()
+    name = host[: host.find("]") + 1] if host.startswith("[") else host.split(":", 1)[0]
+    return name in LOOPBACK_HOSTS and bool(_PORT.match(host[len(name) :]))
 
 
 class ProblemGateway(LocalGateway):
@@ -48,7 +71,7 @@ class ProblemGateway(LocalGateway):
         request_id = request_id_from(lowered)
         route = path.split("?", 1)[0]
         response = errors.problem(404, "not-found", "Not found", f"No route matches {method} {route}")
-        decorate(response.headers, request_id, lowered.get("origin"), get_settings())
+        decorate(response.headers, request_id, lowered.get("origin"), get_settings(), tls=arrived_over_tls(lowered))
         log.info(
             "request",
             extra={"method": method, "path": route, "route": None, "status": 404, "request_id": request_id},
@@ -61,32 +84,69 @@ class RequestHandler(ChaliceRequestHandler):
     # client waits out the peer's delayed ACK (~40 ms) on every response.
     disable_nagle_algorithm = True
 
-    def __init__(self, request: Any, client_address: Any, server: Any, gateway: LocalGateway, control: Control) -> None:
+    server: ApiServer
+
+    def __init__(self, request: Any, client_address: Any, server: ApiServer) -> None:
         # ChaliceRequestHandler builds a gateway per request (and re-sorts every route each
-        # time); one shared gateway is enough, and it is stateless between requests.
-        self.local_gateway = gateway
-        self.control = control
+        # time); the server's one gateway is enough, and it is stateless between requests.
+        self.local_gateway = server.gateway
+        self.timeout = server.read_timeout_s
         BaseHTTPRequestHandler.__init__(self, request, client_address, server)
+
+    def setup(self) -> None:
+        if isinstance(self.request, ssl.SSLSocket):
+            # Here, in the connection's own thread and under the read timeout, rather than in
+            # accept(): a client that never finishes its handshake must not stall the others.
+            self.request.settimeout(self.timeout)
+            self.request.do_handshake()
+        super().setup()
+
+    def _parse_payload(self) -> tuple[Any, bytes | None]:
+        # What API Gateway tells its backend: the scheme the client used, never the client's claim.
+        del self.headers["X-Forwarded-Proto"]
+        self.headers["X-Forwarded-Proto"] = self.server.scheme
+        return super()._parse_payload()
 
     def _generic_handle(self) -> None:
         if self.path.startswith(CONTROL_PREFIX):
-            self._parse_payload()
-            status, body = self.control(self.command, self.path[len(CONTROL_PREFIX) :].split("?", 1)[0])
-            self._send_http_response(status, {"Content-Type": "application/json"}, json.dumps(body, default=str))
+            self._control()
             return
         super()._generic_handle()
+
+    def _control(self) -> None:
+        self._parse_payload()
+        if is_loopback_host(self.headers.get("Host")):
+            status, body = self.server.control(self.command, self.path[len(CONTROL_PREFIX) :].split("?", 1)[0])
+            if status < 400:
+                self._send_decorated(status, {"Content-Type": "application/json"}, json.dumps(body, default=str))
+                return
+            slug, title = CONTROL_ERRORS[status]
+            response = errors.problem(status, slug, title, body["error"])
+        else:
+            response = errors.problem(
+                403,
+                "forbidden",
+                "Forbidden",
+                f"The local cloud's control surface answers only requests addressed to {', '.join(LOOPBACK_HOSTS)}",
+            )
+        self._send_decorated(response.status_code, dict(response.headers), response.body)
+
+    def _send_decorated(self, status: int, headers: dict[str, Any], body: str) -> None:
+        lowered = {k.lower(): v for k, v in self.headers.items()}
+        decorate(
+            headers, request_id_from(lowered), lowered.get("origin"), get_settings(), tls=self.server.tls is not None
+        )
+        self._send_http_response(status, headers, body)
 
     do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
 
     def _unsupported_method(self) -> None:
         """Methods no route can have (API Gateway does not route them either): 405, not http.server's 501."""
         self._parse_payload()
-        lowered = {k.lower(): v for k, v in self.headers.items()}
         response = errors.problem(
             405, "method-not-allowed", "Method not allowed", f"{self.command} is not supported by this API"
         )
-        decorate(response.headers, request_id_from(lowered), lowered.get("origin"), get_settings())
-        self._send_http_response(405, dict(response.headers), response.body)
+        self._send_decorated(405, dict(response.headers), response.body)
 
     def __getattr__(self, name: str) -> Any:
         # http.server looks up do_<METHOD> and answers 501 when it is missing; every method no
@@ -98,28 +158,56 @@ class RequestHandler(ChaliceRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Silenced: the app's middleware already logs one JSON line per request."""
 
+    def log_error(self, format: str, *args: Any) -> None:
+        # http.server reports here a client that stalled past the read timeout, and requests
+        # too malformed to reach the app.
+        log.warning("connection closed", extra={"reason": format % args, "client": self.client_address[0]})
+
+
+def _gateway(app: Chalice) -> ProblemGateway:
+    config = Config(chalice_stage="local", config_from_disk={"app_name": app.app_name}, user_provided_params={})
+    # What chalice.local.create_local_server does first: a thread-local current_request, which a
+    # threaded server needs.
+    CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
+    app.__class__ = CustomLocalChalice
+    return ProblemGateway(app, config)
+
 
 class ApiServer(ThreadedHTTPServer):
     # socketserver's default backlog of 5 resets connections when dozens of clients connect at
     # once (a load test, a burst of parallel tests); API Gateway never does that.
     request_queue_size = 256
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that hung up mid-response (a timeout, a reset) is worth a log line, not the
-        stack trace socketserver prints to stderr by default."""
-        import sys
+    def __init__(
+        self,
+        address: tuple[str, int],
+        app: Chalice,
+        control: Control,
+        read_timeout_s: float,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
+        self.gateway = _gateway(app)
+        self.control = control
+        self.read_timeout_s = read_timeout_s
+        self.tls = tls
+        super().__init__(address, RequestHandler)
 
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls is not None else "http"
+
+    def serve_app(self, app: Chalice) -> None:
+        """Route requests from now on to `app` (a reload); requests in flight finish on the old one."""
+        self.gateway = _gateway(app)
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        connection, address = super().get_request()
+        if self.tls is not None:
+            connection = self.tls.wrap_socket(connection, server_side=True, do_handshake_on_connect=False)
+        return connection, address
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up mid-response, stalled its handshake or spoke plain HTTP to the
+        TLS port is worth a log line, not the stack trace socketserver prints by default."""
         error = sys.exc_info()[1]
         log.warning("connection error", extra={"error_type": type(error).__name__, "client": client_address[0]})
-
-
-def make_server(app: Chalice, host: str, port: int, control: Control) -> ApiServer:
-    config = Config(chalice_stage="local", config_from_disk={"app_name": app.app_name}, user_provided_params={})
-    # What chalice.local.create_local_server does first: a thread-local current_request, which a
-    # threaded server needs.
-    CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
-    app.__class__ = CustomLocalChalice
-    gateway = ProblemGateway(app, config)
-    return ApiServer(
-        (host, port), lambda request, address, srv: RequestHandler(request, address, srv, gateway, control)
-    )

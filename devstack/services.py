@@ -82,6 +82,9 @@ class ProcessService(Service):
 
     port: int = 0
     _process: subprocess.Popen | None = field(default=None, repr=False)
+    # Out of our process group: a Ctrl-C in the terminal then reaches us only, and we stop the
+    # server after we are done with it. For servers that exit by themselves when we die.
+    own_session = False
 
     def command(self) -> list[str]:
         raise NotImplementedError
@@ -93,7 +96,7 @@ class ProcessService(Service):
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            start_new_session=False,
+            start_new_session=self.own_session,
         )
         wait_for_port(HOST, self.port, 20)
 
@@ -126,6 +129,9 @@ class ProcessService(Service):
 @dataclass
 class OpenSearchService(ProcessService):
     name: str = "opensearch"
+    # A clean stop still reads it (the stream handlers' last batches, the log indexes' snapshot);
+    # --parent-pid makes it exit when we die, kill -9 included.
+    own_session = True
 
     def command(self) -> list[str]:
         from osmem_server import resolve_binary

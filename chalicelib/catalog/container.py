@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.clients import Clients
 from chalicelib.config import Settings
@@ -44,6 +44,10 @@ class Catalog:
     ingestor: Ingestion
     # The port orders' transactions take and give back stock through.
     stock: StockSteps
+
+    def rebuild_index(self) -> dict[str, Any]:
+        """The product index again from the table (the local cloud rebuilds it at start)."""
+        return self.index.rebuild(self.store.every_product())
 
 
 def build(settings: Settings, clients: Clients, *, store: CatalogStorage | None = None) -> Catalog:

@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -135,6 +135,9 @@ class CatalogStorage(Protocol):
 
     def stored(self, product_ids: Iterable[int]) -> dict[int, StoredProduct]:
         """Every stored product among `product_ids`, tombstones included."""
+
+    def every_product(self) -> Iterator[StoredProduct]:
+        """Every stored product, tombstones included (an index rebuild reads them all)."""
 
     def put_product(self, product: Product, replace: bool) -> Product:
         """Create (only if absent or deleted) or replace (only if live) a product."""

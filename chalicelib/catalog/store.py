@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Iterator
 from typing import Any
 
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
@@ -166,6 +166,11 @@ class CatalogStore:
         keys = [ProductItem.key(product_id) for product_id in sorted(set(product_ids))]
         items = ProductItem.batch_get(keys, consistent_read=True) if keys else []
         return {int(item.product_id): item.stored() for item in items}
+
+    def every_product(self) -> Iterator[StoredProduct]:
+        """Every stored product, tombstones included (a Scan: for a rebuild, not a hot path)."""
+        for item in ProductItem.scan(ProductItem.sk == ProductItem.SK, consistent_read=True, page_size=500):
+            yield item.stored()
 
     def put_product(self, product: Product, replace: bool) -> Product:
         """Create (`replace=False`: only if absent or deleted) or replace (only if live) a product.

@@ -121,6 +121,10 @@ class TypeRegistry:
             raise NotFound(f"No document type {doc_type!r}; an administrator registers it at /api/v1/schemas/{{type}}")
         return cached[1]
 
+    def names(self) -> list[str]:
+        """Every document type that may have stored documents: the built-ins and each registered one."""
+        return [*BUILTIN_TYPES, *self.store.registered_types()]
+
     def forget(self, doc_type: str) -> None:
         with self._lock:
             self._cache.pop(doc_type, None)

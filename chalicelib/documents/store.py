@@ -20,7 +20,7 @@ from pynamodb.exceptions import DeleteError, PutError
 from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 
-from chalicelib.documents.types import Stored, partition
+from chalicelib.documents.types import PLATFORM, SCHEMA_TYPE, Stored, partition
 from chalicelib.dynamo import condition_failed, get_or_none, unbound_meta
 from chalicelib.errors import Conflict, NotFound, PreconditionFailed
 
@@ -124,6 +124,10 @@ class DocumentStore:
         )
         for item in results:
             yield item.stored()
+
+    def registered_types(self) -> list[str]:
+        """The names of the types registered at run time."""
+        return [item.doc_id for item in DocumentItem.query(partition(PLATFORM, SCHEMA_TYPE), consistent_read=True)]
 
     def all_of_type(self, doc_type: str) -> Iterator[Stored]:
         """Every owner's documents of a type (a reindex reads them all: a Scan, not a hot path)."""

@@ -72,5 +72,8 @@ class DocumentStorage(Protocol):
     ) -> Iterator[Stored]:
         """One owner's documents of a type in id order, from after `after`."""
 
+    def registered_types(self) -> list[str]:
+        """The names of the types registered at run time."""
+
     def all_of_type(self, doc_type: str) -> Iterator[Stored]:
         """Every owner's documents of a type."""

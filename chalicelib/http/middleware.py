@@ -25,8 +25,9 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 EXPOSED_HEADERS = "ETag, Location, X-Request-Id, Retry-After"
 ALLOWED_HEADERS = "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-API-Key, X-Request-Id"
 
+HSTS = "Strict-Transport-Security"
 SECURITY_HEADERS = {
-    "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+    HSTS: "max-age=63072000; includeSubDomains",
     # JSON APIs load nothing; pages that do (the API docs) set their own policy.
     "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
@@ -62,18 +63,27 @@ def carries_credentials(headers: Mapping[str, str]) -> bool:
     return bool(headers.get("authorization") or headers.get("x-api-key"))
 
 
+def arrived_over_tls(headers: Mapping[str, str]) -> bool:
+    """API Gateway is HTTPS-only and says so in X-Forwarded-Proto; only the local dev server
+    serves plain HTTP, and it sends `http` there."""
+    return headers.get("x-forwarded-proto", "https").lower() != "http"
+
+
 def decorate(
     response_headers: dict[str, Any],
     request_id: str,
     origin: str | None,
     settings: Settings,
     authenticated: bool = False,
+    tls: bool = True,
 ) -> None:
     """Add the headers every response carries; a route's own values win. An answer to a request
     with credentials is personal: no shared cache may keep it unless the route says otherwise
-    (documents answer `private, no-cache` with their ETag)."""
+    (documents answer `private, no-cache` with their ETag). HSTS only over TLS (RFC 6797 §7.2: a
+    browser must ignore it on plain HTTP anyway)."""
     present = {name.lower() for name in response_headers}
-    extra = {**SECURITY_HEADERS, **cors_headers(origin, settings), "X-Request-Id": request_id}
+    security = SECURITY_HEADERS if tls else {k: v for k, v in SECURITY_HEADERS.items() if k != HSTS}
+    extra = {**security, **cors_headers(origin, settings), "X-Request-Id": request_id}
     if authenticated:
         extra["Cache-Control"] = "no-store"
     for name, value in extra.items():
@@ -106,7 +116,12 @@ def http_middleware(request: Any, get_response: Callable[[Any], Response]) -> Re
             log.exception("unhandled error outside a route")
             response = errors.internal_error(request_id)
         decorate(
-            response.headers, request_id, request.headers.get("origin"), settings, carries_credentials(request.headers)
+            response.headers,
+            request_id,
+            request.headers.get("origin"),
+            settings,
+            authenticated=carries_credentials(request.headers),
+            tls=arrived_over_tls(request.headers),
         )
         context = request.context or {}
         log.info(

@@ -37,7 +37,14 @@ class Loop:
         self._stop.wait(self.interval_s)
 
     def stop(self, timeout_s: float = 5.0) -> None:
+        self.request_stop()
+        self.join(timeout_s)
+
+    def request_stop(self) -> None:
+        """Ask the loop to end after its current step (a long poll, an invocation)."""
         self._stop.set()
+
+    def join(self, timeout_s: float = 5.0) -> None:
         if self._thread is not None:
             self._thread.join(timeout_s)
 

@@ -80,27 +80,63 @@ class ScheduledRule:
     rule_arn: str
 
 
+Timings = dict[str, dict[str, str]]
+
+
 class Scheduler(Loop):
-    def __init__(self, invoker: Invoker, region: str, clock: Clock = utcnow, interval_s: float = 0.2) -> None:
+    """Fires each rule when it is due. `timings` (from a previous run: name → expression and
+    next_fire) keeps a rule's rhythm across restarts; `on_change` is told the timings whenever
+    they change, before the rule they concern fires, so a restart never fires a tick twice."""
+
+    def __init__(
+        self,
+        invoker: Invoker,
+        region: str,
+        clock: Clock = utcnow,
+        interval_s: float = 0.2,
+        timings: Timings | None = None,
+        on_change: Callable[[Timings], None] | None = None,
+    ) -> None:
         super().__init__("schedules", interval_s)
         self.invoker = invoker
         self.region = region
         self.clock = clock
         self.rules: dict[str, ScheduledRule] = {}
+        self.kept = timings or {}
+        self.on_change = on_change
         self._lock = threading.Lock()
 
     def add(self, config: ScheduledEventConfig) -> None:
         schedule = Schedule(config.schedule_expression)
         rule_arn = f"arn:aws:events:{self.region}:{shapes.ACCOUNT_ID}:rule/{self.invoker.app.app_name}-{config.name}"
-        self.rules[config.name] = ScheduledRule(config, schedule, schedule.next_after(self.clock()), rule_arn)
+        kept = self.kept.get(config.name)
+        if kept is not None and kept["expression"] == schedule.expression:
+            next_fire = datetime.datetime.fromisoformat(kept["next_fire"])
+        else:
+            next_fire = schedule.next_after(self.clock())
+        self.rules[config.name] = ScheduledRule(config, schedule, next_fire, rule_arn)
+
+    def timings(self) -> Timings:
+        return {
+            name: {"expression": rule.schedule.expression, "next_fire": rule.next_fire.isoformat()}
+            for name, rule in self.rules.items()
+        }
+
+    def changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change(self.timings())
 
     def step(self) -> None:
         now = self.clock()
-        for rule in list(self.rules.values()):
-            if rule.next_fire <= now:
-                # A rule that fell behind (the laptop slept) fires once, not once per missed tick.
-                rule.next_fire = rule.schedule.next_after(now)
-                self._fire(rule, now)
+        due = [rule for rule in list(self.rules.values()) if rule.next_fire <= now]
+        for rule in due:
+            # A rule that fell behind (the laptop slept, the stack was stopped) fires once, not
+            # once per missed tick.
+            rule.next_fire = rule.schedule.next_after(now)
+        if due:
+            self.changed()
+        for rule in due:
+            self._fire(rule, now)
 
     def fire(self, name: str) -> bool:
         """Fire one rule now, out of schedule (tests, `make tick`). False if no such rule."""

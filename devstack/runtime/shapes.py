@@ -14,14 +14,14 @@ from typing import Any
 ACCOUNT_ID = "123456789012"
 
 
-def _wire(value: Any) -> Any:
+def wire(value: Any) -> Any:
     """botocore decodes binary attribute values to bytes; Lambda events carry them as base64."""
     if isinstance(value, bytes | bytearray):
         return base64.b64encode(value).decode("ascii")
     if isinstance(value, dict):
-        return {k: _wire(v) for k, v in value.items()}
+        return {k: wire(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_wire(v) for v in value]
+        return [wire(v) for v in value]
     return value
 
 
@@ -35,14 +35,14 @@ def dynamodb_record(record: dict[str, Any], stream_arn: str, region: str) -> dic
     stream = record["dynamodb"]
     body: dict[str, Any] = {
         "ApproximateCreationDateTime": _epoch(stream["ApproximateCreationDateTime"]),
-        "Keys": _wire(stream["Keys"]),
+        "Keys": wire(stream["Keys"]),
         "SequenceNumber": stream["SequenceNumber"],
         "SizeBytes": stream["SizeBytes"],
         "StreamViewType": stream["StreamViewType"],
     }
     for image in ("NewImage", "OldImage"):
         if image in stream:
-            body[image] = _wire(stream[image])
+            body[image] = wire(stream[image])
     return {
         "eventID": record["eventID"],
         "eventName": record["eventName"],
@@ -59,7 +59,7 @@ def _message_attribute(value: dict[str, Any]) -> dict[str, Any]:
     if "StringValue" in value:
         attribute["stringValue"] = value["StringValue"]
     if "BinaryValue" in value:
-        attribute["binaryValue"] = _wire(value["BinaryValue"])
+        attribute["binaryValue"] = wire(value["BinaryValue"])
     return attribute
 
 

@@ -6,23 +6,14 @@ import pytest
 
 from devstack.demo_catalog import products
 from tests.compat.curl import Curl
-from tests.e2e.conftest import ADMIN, Api
+from tests.e2e.conftest import ADMIN, Api, start_test_stack
 from tests.e2e.users import login
-from tests.support.stack import start_stack
 
 
 @pytest.fixture(scope="package")
 def stack():
-    stack = start_stack(
-        {
-            "ARGON2_TIME_COST": "1",
-            "ARGON2_MEMORY_KIB": "16",
-            "ADMIN_USERNAME": ADMIN["username"],
-            "ADMIN_PASSWORD": ADMIN["password"],
-            # The tasks seed schedules a few seconds ahead; retries need not wait long here.
-            "TASKS_RETRY_BACKOFF_S": "1",
-        }
-    )
+    # The tasks seed schedules a few seconds ahead; retries need not wait long here.
+    stack = start_test_stack(TASKS_RETRY_BACKOFF_S="1")
     yield stack
     stack.stop()
 

@@ -7,41 +7,8 @@ from __future__ import annotations
 import json
 
 from tests.compat.accounts import bearer, fresh
+from tests.support.plans import SAMPLE_PLAN
 
-SAMPLE_PLAN = {
-    "planCostShares": {
-        "deductible": 2000,
-        "_org": "example.com",
-        "copay": 23,
-        "objectId": "1234vxc2324sdf-501",
-        "objectType": "membercostshare",
-    },
-    "linkedPlanServices": [
-        {
-            "linkedService": {
-                "_org": "example.com",
-                "objectId": "1234520xvc30asdf-502",
-                "objectType": "service",
-                "name": "Yearly physical",
-            },
-            "planserviceCostShares": {
-                "deductible": 10,
-                "_org": "example.com",
-                "copay": 0,
-                "objectId": "1234512xvc1314asdf-502",
-                "objectType": "membercostshare",
-            },
-            "_org": "example.com",
-            "objectId": "27283xvx9asdff-504",
-            "objectType": "planservice",
-        }
-    ],
-    "_org": "example.com",
-    "objectId": "12xvxc345ssdsds-508",
-    "objectType": "plan",
-    "planType": "inNetwork",
-    "creationDate": "12-12-2017",
-}
 WELL_BABY = """{"linkedPlanServices": [
   {"linkedService": {"_org": "example.com", "objectId": "1234520xvc30asdf-503", "objectType": "service", "name": "Well baby"},
    "planserviceCostShares": {"deductible": 10, "_org": "example.com", "copay": 175, "objectId": "1234512xvc1314sdfsd-503", "objectType": "membercostshare"},

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.support.stack import start_stack
+from tests.support.stack import Stack, start_stack
 
 
 class Api(requests.Session):
@@ -21,19 +21,23 @@ class Api(requests.Session):
 ADMIN = {"username": "e2e-admin", "password": "Quartz-meadow-4-violin"}
 
 
+def start_test_stack(**extra_env: str) -> Stack:
+    """A local cloud for tests: cheap password hashing (these tests log in often; the cost
+    settings are tested elsewhere; argon2 needs memory >= 8 x parallelism, so 16 KiB is the
+    least that works) and the tests' administrator, plus what the caller adds."""
+    env = {
+        "ARGON2_TIME_COST": "1",
+        "ARGON2_MEMORY_KIB": "16",
+        "ADMIN_USERNAME": ADMIN["username"],
+        "ADMIN_PASSWORD": ADMIN["password"],
+    }
+    return start_stack({**env, **extra_env})
+
+
 @pytest.fixture(scope="session")
 def stack():
-    # Cheap password hashing: these tests log in often; the cost settings are tested elsewhere.
-    stack = start_stack(
-        {
-            "ARGON2_TIME_COST": "1",
-            "ARGON2_MEMORY_KIB": "16",
-            "ADMIN_USERNAME": ADMIN["username"],
-            "ADMIN_PASSWORD": ADMIN["password"],
-            # Catalog ingestion reads from a local stand-in for dummyjson.com.
-            "WEBHOOK_ALLOW_PRIVATE": "true",
-        }
-    )
+    # Catalog ingestion reads from a local stand-in for dummyjson.com.
+    stack = start_test_stack(WEBHOOK_ALLOW_PRIVATE="true")
     yield stack
     stack.stop()
 

@@ -8,24 +8,15 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.e2e.conftest import ADMIN
+from tests.e2e.conftest import start_test_stack
 from tests.support.receiver import Receiver, start_receiver
-from tests.support.stack import Stack, start_stack
+from tests.support.stack import Stack
 
 
 def stack_fixture(extra_env: dict[str, str]) -> Callable[[], Iterator[Stack]]:
     @pytest.fixture(scope="package")
     def stack() -> Iterator[Stack]:
-        stack = start_stack(
-            {
-                "ARGON2_TIME_COST": "1",
-                "ARGON2_MEMORY_KIB": "16",
-                "ADMIN_USERNAME": ADMIN["username"],
-                "ADMIN_PASSWORD": ADMIN["password"],
-                "WEBHOOK_ALLOW_PRIVATE": "true",
-                **extra_env,
-            }
-        )
+        stack = start_test_stack(WEBHOOK_ALLOW_PRIVATE="true", **extra_env)
         yield stack
         stack.stop()
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.probe_app import probe_env
 from tests.support.stack import start_stack, wait_for
 
 PREFIX = "sp-local"
@@ -18,15 +19,7 @@ PREFIX = "sp-local"
 @pytest.fixture(scope="module")
 def probe(tmp_path_factory):
     journal = tmp_path_factory.mktemp("probe") / "journal.jsonl"
-    journal.touch()
-    stack = start_stack(
-        {
-            "DEVSTACK_APP": "tests.integration.probe_app.app:app",
-            "DEVSTACK_DECLARATIONS": "tests.integration.probe_app.resources",
-            "PROBE_JOURNAL": str(journal),
-            "DEVSTACK_STREAM_BACKOFF_S": "0.1",
-        }
-    )
+    stack = start_stack({**probe_env(journal), "DEVSTACK_STREAM_BACKOFF_S": "0.1"})
     yield stack, journal
     stack.stop()
 

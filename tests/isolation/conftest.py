@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import ADMIN, Api
+from tests.e2e.conftest import ADMIN, Api, start_test_stack
 from tests.e2e.users import login, new_user
 from tests.isolation import data
-from tests.support.stack import Stack, start_stack, wait_for
+from tests.support.stack import Stack, wait_for
 
 
 @dataclass
@@ -59,17 +59,6 @@ def _logs_indexed(api: Api, headers: dict[str, str], expected: int) -> None:
     wait_for(indexed, timeout_s=60, interval_s=0.2)
 
 
-def _start() -> Stack:
-    return start_stack(
-        {
-            "ARGON2_TIME_COST": "1",
-            "ARGON2_MEMORY_KIB": "16",
-            "ADMIN_USERNAME": ADMIN["username"],
-            "ADMIN_PASSWORD": ADMIN["password"],
-        }
-    )
-
-
 def _populate(stack: Stack, with_a: bool) -> World:
     api = Api(stack.endpoints["api"])
     admin = login(api, ADMIN["username"], ADMIN["password"])
@@ -96,7 +85,7 @@ def worlds() -> Iterator[tuple[World, World]]:
     stacks: list[Stack] = []
     try:
         with concurrent.futures.ThreadPoolExecutor(2) as pool:
-            started = [pool.submit(_start) for _ in range(2)]
+            started = [pool.submit(start_test_stack) for _ in range(2)]
             failures = [future.exception() for future in started if future.exception()]
             stacks += [future.result() for future in started if not future.exception()]
             if failures:

@@ -14,6 +14,8 @@ import copy
 import datetime
 from typing import Any
 
+from tests.support import plans
+
 PERSON_TYPE = "person"
 PERSON_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -31,43 +33,10 @@ PERSON_SCHEMA: dict[str, Any] = {
 }
 
 
-def _service(service_id: str, name: str, share_id: str, copay: float, link_id: str, org: str) -> dict[str, Any]:
-    return {
-        "linkedService": {"_org": org, "objectId": service_id, "objectType": "service", "name": name},
-        "planserviceCostShares": {
-            "deductible": 10,
-            "_org": org,
-            "copay": copay,
-            "objectId": share_id,
-            "objectType": "membercostshare",
-        },
-        "_org": org,
-        "objectId": link_id,
-        "objectType": "planservice",
-    }
-
-
+# The seed's sample plan after its README's merge PATCH: both its planservices.
 SAMPLE_PLAN: dict[str, Any] = {
-    "planCostShares": {
-        "deductible": 2000,
-        "_org": "example.com",
-        "copay": 23,
-        "objectId": "1234vxc2324sdf-501",
-        "objectType": "membercostshare",
-    },
-    "linkedPlanServices": [
-        _service(
-            "1234520xvc30asdf-502", "Yearly physical", "1234512xvc1314asdf-502", 0, "27283xvx9asdff-504", "example.com"
-        ),
-        _service(
-            "1234520xvc30asdf-503", "Well baby", "1234512xvc1314sdfsd-503", 175, "27283xvx9sdf-505", "example.com"
-        ),
-    ],
-    "_org": "example.com",
-    "objectId": "12xvxc345ssdsds-508",
-    "objectType": "plan",
-    "planType": "inNetwork",
-    "creationDate": "12-12-2017",
+    **copy.deepcopy(plans.SAMPLE_PLAN),
+    "linkedPlanServices": copy.deepcopy([*plans.SAMPLE_PLAN["linkedPlanServices"], plans.WELL_BABY]),
 }
 
 

@@ -7,25 +7,16 @@ from collections import Counter
 
 import pytest
 
-from tests.e2e.conftest import ADMIN, Api
+from tests.e2e.conftest import ADMIN, Api, start_test_stack
 from tests.e2e.users import login, new_user
-from tests.support.stack import start_stack
 
 TALLY: Counter[str] = Counter()
 
 
 @pytest.fixture(scope="package")
 def stack():
-    stack = start_stack(
-        {
-            "ARGON2_TIME_COST": "1",
-            "ARGON2_MEMORY_KIB": "16",
-            "ADMIN_USERNAME": ADMIN["username"],
-            "ADMIN_PASSWORD": ADMIN["password"],
-            # The brute-force tests need a small allowance; the rest of the suite logs in rarely.
-            "LOGIN_THROTTLE_LIMIT": "5",
-        }
-    )
+    # The brute-force tests need a small allowance; the rest of the suite logs in rarely.
+    stack = start_test_stack(LOGIN_THROTTLE_LIMIT="5")
     yield stack
     stack.stop()
 

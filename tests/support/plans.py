@@ -1,4 +1,5 @@
-"""Sample plans of the seed's shape, built so each test gets unique objectIds."""
+"""Sample plans of the seed's shape: the INFO 7255 sample verbatim, and plans built so each test
+gets unique objectIds."""
 
 from __future__ import annotations
 
@@ -40,3 +41,60 @@ def plan(org: str = "example.com", services: tuple[tuple[str, float], ...] = (("
         "planType": "inNetwork",
         "creationDate": "12-12-2017",
     }
+
+
+# The seed's sample plan, as README.md's plan.json has it: its objectIds are the ones clients reuse.
+SAMPLE_PLAN_ID = "12xvxc345ssdsds-508"
+SAMPLE_PLAN: dict[str, Any] = {
+    "planCostShares": {
+        "deductible": 2000,
+        "_org": "example.com",
+        "copay": 23,
+        "objectId": "1234vxc2324sdf-501",
+        "objectType": "membercostshare",
+    },
+    "linkedPlanServices": [
+        {
+            "linkedService": {
+                "_org": "example.com",
+                "objectId": "1234520xvc30asdf-502",
+                "objectType": "service",
+                "name": "Yearly physical",
+            },
+            "planserviceCostShares": {
+                "deductible": 10,
+                "_org": "example.com",
+                "copay": 0,
+                "objectId": "1234512xvc1314asdf-502",
+                "objectType": "membercostshare",
+            },
+            "_org": "example.com",
+            "objectId": "27283xvx9asdff-504",
+            "objectType": "planservice",
+        }
+    ],
+    "_org": "example.com",
+    "objectId": SAMPLE_PLAN_ID,
+    "objectType": "plan",
+    "planType": "inNetwork",
+    "creationDate": "12-12-2017",
+}
+# The planservice the seed's merge PATCH adds to it.
+WELL_BABY: dict[str, Any] = {
+    "linkedService": {
+        "_org": "example.com",
+        "objectId": "1234520xvc30asdf-503",
+        "objectType": "service",
+        "name": "Well baby",
+    },
+    "planserviceCostShares": {
+        "deductible": 10,
+        "_org": "example.com",
+        "copay": 175,
+        "objectId": "1234512xvc1314sdfsd-503",
+        "objectType": "membercostshare",
+    },
+    "_org": "example.com",
+    "objectId": "27283xvx9sdf-505",
+    "objectType": "planservice",
+}

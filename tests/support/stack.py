@@ -56,6 +56,11 @@ class Stack:
 
         wait_for(caught_up, timeout_s=timeout_s, interval_s=0.02)
 
+    def kill(self) -> int:
+        """kill -9 the whole stack: this process group (the stack, osmem, redis-server) at once."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        return self.process.wait()
+
     def stop(self) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
@@ -67,13 +72,19 @@ class Stack:
         return self.process.returncode
 
 
-def start_stack(extra_env: dict[str, str] | None = None, timeout_s: float = 90.0) -> Stack:
+def start_stack(extra_env: dict[str, str] | None = None, timeout_s: float = 90.0, process_group: bool = False) -> Stack:
+    """A stack of its own. It keeps nothing on disk and ignores code changes unless `extra_env`
+    asks (DEVSTACK_EPHEMERAL=false with a DEVSTACK_DATA_DIR of the test's own, DEVSTACK_RELOAD=
+    true). With `process_group` it leads a process group of its own, which `kill()` needs; the
+    default leaves it in the test run's group, so a Ctrl-C of the run stops it too."""
     env = {
         **os.environ,
         "PORT": "0",
         "DEVSTACK_AWS_PORT": "0",
         "DEVSTACK_OPENSEARCH_PORT": "0",
         "DEVSTACK_REDIS_PORT": "0",
+        "DEVSTACK_EPHEMERAL": "true",
+        "DEVSTACK_RELOAD": "false",
         "PYTHONPATH": str(ROOT),
         "PYTHONUNBUFFERED": "1",
         **(extra_env or {}),
@@ -88,6 +99,7 @@ def start_stack(extra_env: dict[str, str] | None = None, timeout_s: float = 90.0
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=process_group,
     )
     stack = Stack(process)
     ready = threading.Event()
@@ -108,6 +120,21 @@ def start_stack(extra_env: dict[str, str] | None = None, timeout_s: float = 90.0
         stack.stop()
         raise RuntimeError("the local cloud did not start:\n" + "\n".join(stack.lines[-40:]))
     return stack
+
+
+def durable_stack(data: Path, admin: dict[str, str], timeout_s: float = 90.0) -> Stack:
+    """A stack that keeps its state in `data` (a folder of the caller's own), with cheap password
+    hashing and `admin` as its administrator, leading its own process group so that `kill()`
+    is a kill -9 of the whole stack."""
+    env = {
+        "DEVSTACK_EPHEMERAL": "false",
+        "DEVSTACK_DATA_DIR": str(data),
+        "ARGON2_TIME_COST": "1",
+        "ARGON2_MEMORY_KIB": "16",
+        "ADMIN_USERNAME": admin["username"],
+        "ADMIN_PASSWORD": admin["password"],
+    }
+    return start_stack(env, timeout_s=timeout_s, process_group=True)
 
 
 def wait_for(predicate, timeout_s: float = 10.0, interval_s: float = 0.05):

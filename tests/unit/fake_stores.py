@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.auth.model import ApiKey, RefreshToken, Session, User, UserValue
-from chalicelib.documents.types import Stored
+from chalicelib.documents.types import PLATFORM, SCHEMA_TYPE, Stored
 from chalicelib.dynamo import Refused
 from chalicelib.errors import Conflict, NotFound, PreconditionFailed
 from chalicelib.orders.model import (
@@ -74,6 +74,9 @@ class InMemoryDocuments:
             mine = owner == owner_id and kind == doc_type and (org is None or stored.org == org)
             if mine and (after is None or doc_id > after):
                 yield stored
+
+    def registered_types(self) -> list[str]:
+        return sorted(doc_id for (owner, kind, doc_id) in self.rows if (owner, kind) == (PLATFORM, SCHEMA_TYPE))
 
     def all_of_type(self, doc_type: str) -> Iterator[Stored]:
         yield from (stored for (_, kind, _), stored in sorted(self.rows.items()) if kind == doc_type)

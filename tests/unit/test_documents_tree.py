@@ -8,43 +8,9 @@ from typing import Any
 import pytest
 
 from chalicelib.documents.tree import JOIN_FIELD, RELATIONS, IndexDoc, flatten, object_ids
+from tests.support.plans import SAMPLE_PLAN, SAMPLE_PLAN_ID
 
-PLAN_ID = "12xvxc345ssdsds-508"
-
-SAMPLE_PLAN: dict[str, Any] = {
-    "planCostShares": {
-        "deductible": 2000,
-        "_org": "example.com",
-        "copay": 23,
-        "objectId": "1234vxc2324sdf-501",
-        "objectType": "membercostshare",
-    },
-    "linkedPlanServices": [
-        {
-            "linkedService": {
-                "_org": "example.com",
-                "objectId": "1234520xvc30asdf-502",
-                "objectType": "service",
-                "name": "Yearly physical",
-            },
-            "planserviceCostShares": {
-                "deductible": 10,
-                "_org": "example.com",
-                "copay": 0,
-                "objectId": "1234512xvc1314asdf-502",
-                "objectType": "membercostshare",
-            },
-            "_org": "example.com",
-            "objectId": "27283xvx9asdff-504",
-            "objectType": "planservice",
-        }
-    ],
-    "_org": "example.com",
-    "objectId": PLAN_ID,
-    "objectType": "plan",
-    "planType": "inNetwork",
-    "creationDate": "12-12-2017",
-}
+PLAN_ID = SAMPLE_PLAN_ID
 
 SECOND_SERVICE: dict[str, Any] = {
     "linkedService": {"_org": "example.com", "objectId": "svc-505", "objectType": "service", "name": "Well baby"},

@@ -77,6 +77,14 @@ def test_every_response_carries_the_security_headers_and_a_request_id(http):
         assert len(response.headers["X-Request-Id"]) == 32
 
 
+def test_hsts_is_sent_unless_the_request_came_over_plain_http(http):
+    # API Gateway is HTTPS-only and says so; only the local server answers plain HTTP, and says so.
+    assert "Strict-Transport-Security" in http.get("/things/1", headers={"X-Forwarded-Proto": "https"}).headers
+    plain = http.get("/things/missing", headers={"X-Forwarded-Proto": "http"})
+    assert "Strict-Transport-Security" not in plain.headers
+    assert plain.headers["X-Content-Type-Options"] == "nosniff"
+
+
 def test_a_sane_incoming_request_id_is_echoed_and_a_hostile_one_replaced(http):
     assert http.get("/things/1", headers={"X-Request-Id": "abc-123"}).headers["X-Request-Id"] == "abc-123"
     replaced = http.get("/things/1", headers={"X-Request-Id": "evil\r\nSet-Cookie: x"}).headers["X-Request-Id"]

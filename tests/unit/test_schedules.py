@@ -130,14 +130,15 @@ def test_expressions_eventbridge_rejects_are_refused(expression: str) -> None:
 
 
 class SchedulerHarness:
-    def __init__(self, *rules: tuple[str, Any]) -> None:
+    def __init__(self, *rules: tuple[str, Any], timings: dict[str, dict[str, str]] | None = None) -> None:
         self.app = Chalice("sched")
         self.fired: list[tuple[str, Any]] = []
+        self.recorded: list[tuple[list[str], dict[str, dict[str, str]]]] = []
         for name, expression in rules:
             self._register(name, expression)
         self.clock = FakeClock(at(2024, 3, 1, 12, 0))
         self.invoker = Invoker(self.app, REGION)
-        self.scheduler = Scheduler(self.invoker, REGION, clock=self.clock)
+        self.scheduler = Scheduler(self.invoker, REGION, clock=self.clock, timings=timings, on_change=self._record)
         for config in self.app.event_sources:
             self.scheduler.add(config)
 
@@ -148,6 +149,10 @@ class SchedulerHarness:
 
     def names(self) -> list[str]:
         return [name for name, _ in self.fired]
+
+    def _record(self, timings: dict[str, dict[str, str]]) -> None:
+        """What the scheduler reported, and what had fired by then."""
+        self.recorded.append((self.names(), timings))
 
 
 def test_a_rule_is_first_due_one_period_after_it_is_added() -> None:
@@ -223,3 +228,29 @@ def test_fire_returns_false_for_an_unknown_rule() -> None:
 
     assert h.scheduler.fire("no_such_rule") is False
     assert h.fired == []
+
+
+def test_timings_from_a_previous_run_keep_a_rule_s_rhythm_across_a_restart() -> None:
+    kept = {
+        "hourly": {"expression": "rate(1 hour)", "next_fire": "2024-03-01T12:20:00+00:00"},
+        # Its expression changed since: the kept time no longer applies.
+        "daily": {"expression": "rate(2 days)", "next_fire": "2024-03-01T12:05:00+00:00"},
+    }
+    h = SchedulerHarness(("hourly", "rate(1 hour)"), ("daily", "rate(1 day)"), timings=kept)
+
+    assert h.scheduler.rules["hourly"].next_fire == at(2024, 3, 1, 12, 20)
+    assert h.scheduler.rules["daily"].next_fire == at(2024, 3, 2, 12, 0)
+    h.clock.advance(minutes=20)
+    h.scheduler.step()
+    assert h.names() == ["hourly"]
+
+
+def test_the_new_timing_is_recorded_before_the_rule_fires() -> None:
+    """So a stack killed while a handler runs does not fire that tick again after its restart."""
+    h = SchedulerHarness(("every_minute", "rate(1 minute)"))
+    h.clock.advance(minutes=1)
+    h.scheduler.step()
+    assert h.names() == ["every_minute"]
+    ((fired_then, timings),) = h.recorded
+    assert fired_then == []
+    assert timings == {"every_minute": {"expression": "rate(1 minute)", "next_fire": "2024-03-01T12:02:00+00:00"}}

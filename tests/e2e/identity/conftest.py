@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from tests.e2e.conftest import start_test_stack
 from tests.e2e.identity import (
     KEYS_SECRET,
     LOGIN_THROTTLE_LIMIT,
@@ -21,7 +22,7 @@ from tests.e2e.identity import (
     OidcProvider,
     mail_to,
 )
-from tests.support.stack import Stack, start_stack
+from tests.support.stack import Stack
 
 
 @pytest.fixture(scope="package")
@@ -35,15 +36,7 @@ def oidc() -> Iterator[OidcProvider]:
 @pytest.fixture(scope="package")
 def stack(oidc: OidcProvider) -> Iterator[Stack]:
     issuers = [{"issuer": oidc.issuer, "audience": oidc.audience, "jwks_url": oidc.jwks_url}]
-    stack = start_stack(
-        {
-            # argon2 needs memory >= 8 x parallelism (2 in the container): 16 KiB is the least that works.
-            "ARGON2_TIME_COST": "1",
-            "ARGON2_MEMORY_KIB": "16",
-            "LOGIN_THROTTLE_LIMIT": str(LOGIN_THROTTLE_LIMIT),
-            "OIDC_ISSUERS": json.dumps(issuers),
-        }
-    )
+    stack = start_test_stack(LOGIN_THROTTLE_LIMIT=str(LOGIN_THROTTLE_LIMIT), OIDC_ISSUERS=json.dumps(issuers))
     yield stack
     stack.stop()
 
