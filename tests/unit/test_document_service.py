@@ -188,6 +188,7 @@ def test_a_registered_type_validates_its_documents(world):
     }
     assert service.register_type(ADMIN, "book", schema) == {"type": "book", "schema": schema}
     assert world.registered == [("book", schema)]
+    assert service.types.names() == ["plan", "service", "book"]
     assert service.create(ALICE, "book", {"objectId": "b1", "title": "Dune"}).version == 1
     with pytest.raises(ValidationFailed) as refused:
         service.create(ALICE, "book", {"objectId": "b2"})
