@@ -1,12 +1,16 @@
 """Domain errors: what a service raises when it refuses. Framework-free.
 
 chalicelib/http/errors.py maps each class to an HTTP status and an RFC 7807 problem in
-one place; services never think in status codes.
+one place, looked up along the exception's MRO (as Starlette's exception handlers are): a
+subclass (`InsufficientStock` of `Conflict`) answers its base's status with a type of its own,
+and carries the problem's extra members itself (`extensions`). Services never think in status
+codes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,10 @@ class DomainError(Exception):
         super().__init__(detail or self.title)
         self.detail = detail or self.title
 
+    def extensions(self) -> dict[str, Any]:
+        """The problem's members beyond type, title, status and detail (RFC 7807 §3.2)."""
+        return {}
+
 
 class BadRequest(DomainError):
     slug, title = "bad-request", "Bad request"
@@ -39,9 +47,16 @@ class ValidationFailed(DomainError):
         super().__init__(detail or f"{len(errors)} validation error(s)")
         self.errors = errors
 
+    def extensions(self) -> dict[str, Any]:
+        return {"errors": [{"path": e.path, "message": e.message} for e in self.errors]}
+
 
 class Unauthenticated(DomainError):
     slug, title = "unauthenticated", "Authentication required"
+
+
+class PaymentRequired(DomainError):
+    slug, title = "payment-required", "Payment required"
 
 
 class Forbidden(DomainError):

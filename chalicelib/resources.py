@@ -64,6 +64,9 @@ class QueueSpec:
     max_receive_count: int = 3
     fifo: bool = False
     dead_letter: bool = True
+    # Created by the local cloud (devstack, LocalStack) only, never by the stack: a queue for
+    # developers to read that nobody would read in AWS, where it would fill to its retention.
+    local_only: bool = False
 
     @property
     def dlq_key(self) -> str:
@@ -94,6 +97,13 @@ class EventBusSpec:
     key: str
     # Rules that forward matching events to a queue: (rule name, detail-type prefix list, queue key).
     rules: tuple[tuple[str, tuple[str, ...], str], ...] = ()
+    # A local-only queue (QueueSpec.local_only) that a rule of the local cloud alone feeds every
+    # event of the bus, as the bare envelope: what `make events` tails.
+    local_tap: str | None = None
+
+    @property
+    def tap_rule(self) -> str:
+        return f"{self.key}-tap"
 
 
 @dataclass(frozen=True)
@@ -149,12 +159,13 @@ def declare(*specs: Spec) -> None:
         registry[spec.key] = spec
 
 
-# The platform's own plumbing: the domain-event queue that consumers read and the bus that
-# fans events out (DESIGN.md §1, chalicelib/events). The consumers with queues of their own
-# declare the bus's rules beside their queues (chalicelib/catalog, orders and audit).
+# The platform's own plumbing: the bus that fans domain events out to the consumers' queues
+# (DESIGN.md §1, chalicelib/events), and in the local cloud its tap for `make events`. The
+# consumers with queues of their own declare the bus's rules beside their queues
+# (chalicelib/catalog, orders and audit).
 declare(
-    QueueSpec(key="events", visibility_timeout_s=30, max_receive_count=3),
-    EventBusSpec(key="events"),
+    QueueSpec(key="events", visibility_timeout_s=30, max_receive_count=3, local_only=True),
+    EventBusSpec(key="events", local_tap="events"),
 )
 
 
@@ -178,6 +189,11 @@ def stream_arn(table_key: str, settings: Settings | None = None) -> str:
 def stream_env_suffix(table_key: str) -> str:
     """`order-events` → `ORDER_EVENTS`, as in the STREAM_ARN_ORDER_EVENTS variable."""
     return table_key.upper().replace("-", "_")
+
+
+def deployed_queues() -> dict[str, QueueSpec]:
+    """The queues the stack creates in AWS: every declared one but the local cloud's own."""
+    return {key: spec for key, spec in QUEUES.items() if not spec.local_only}
 
 
 def queue_name(queue_key: str, settings: Settings | None = None) -> str:

@@ -105,7 +105,25 @@ def create_event_bus(spec: resources.EventBusSpec, queues: dict[str, dict[str, A
             EventBusName=name,
             Targets=[{"Id": queue_key, "Arn": queues[queue_key]["arn"]}],
         )
+    if spec.local_tap:
+        create_tap(spec, queues[spec.local_tap], settings)
     return {"name": name, "arn": arn}
+
+
+def create_tap(spec: resources.EventBusSpec, queue: dict[str, Any], settings: Settings) -> None:
+    """The local cloud's own rule (the stack has none): every event the platform publishes, as
+    its bare envelope (the `detail`), into the tap queue `make events` reads."""
+    from chalicelib.events import SOURCE
+
+    events = clients.aws("events", settings)
+    rule, bus = settings.resource_name(spec.tap_rule), settings.resource_name(spec.key)
+    events.put_rule(Name=rule, EventBusName=bus, EventPattern=json.dumps({"source": [SOURCE]}))
+    target = {
+        "Id": spec.local_tap,
+        "Arn": queue["arn"],
+        "InputTransformer": {"InputPathsMap": {"detail": "$.detail"}, "InputTemplate": "<detail>"},
+    }
+    events.put_targets(Rule=rule, EventBusName=bus, Targets=[target])
 
 
 def create_secret(spec: resources.SecretSpec, settings: Settings) -> dict[str, Any]:

@@ -4,10 +4,11 @@
     python -m devstack.events --once          # print what is waiting, then stop
     python -m devstack.events --type order.   # only the types starting with order.
 
-Reads the platform's `events` queue (every published event lands there; no handler consumes
-it, so this is its reader, like a Kafka console consumer): each message is printed, then
-deleted. The consumers with queues of their own (stock refresh, confirmation mail, audit)
-are fed by the bus and are not affected.
+Reads the `events` tap queue, which exists in the local cloud only: a bus rule that only the
+local bootstrap creates (devstack/bootstrap.py, `create_tap`) forwards every published event
+to it, so the app publishes to EventBridge alone and nothing fills up in AWS. Like a Kafka
+console consumer, each message is printed, then deleted; the consumers with queues of their
+own (stock refresh, confirmation mail, audit) are fed by their own rules and are not affected.
 """
 
 from __future__ import annotations

@@ -122,7 +122,8 @@ class PlatformStack(cdk.Stack):
             self.alarm_topic.add_subscription(subscriptions.EmailSubscription(options.alarm_email))
 
         self.tables = {key: self._table(spec) for key, spec in resources.TABLES.items()}
-        self.queues = {key: self._queue(spec) for key, spec in resources.QUEUES.items()}
+        # The local cloud's own queues (the `make events` tap) are not deployed.
+        self.queues = {key: self._queue(spec) for key, spec in resources.deployed_queues().items()}
         self.buses = {key: self._event_bus(spec) for key, spec in resources.EVENT_BUSES.items()}
         self.secrets = {key: self._secret(spec) for key, spec in resources.SECRETS.items()}
         self.domain = self._search_domain()
@@ -211,6 +212,7 @@ class PlatformStack(cdk.Stack):
         return DeployedQueue(spec, queue, dead_letter)
 
     def _event_bus(self, spec: resources.EventBusSpec) -> events.EventBus:
+        # The consumers' rules only: the `make events` tap (spec.local_tap) is the local cloud's.
         bus = events.EventBus(self, f"Bus{logical(spec.key)}", event_bus_name=self.settings.resource_name(spec.key))
         for rule_name, prefixes, queue_key in spec.rules:
             matchers = [events.Match.prefix(prefix) for prefix in prefixes]

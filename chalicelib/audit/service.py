@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import time
@@ -11,6 +10,7 @@ from typing import Any
 
 from chalicelib.audit.model import AuditRecord, AuditStorage
 from chalicelib.errors import BadRequest
+from chalicelib.http import paging
 
 DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MAX_PAGE = 100
@@ -45,13 +45,8 @@ class AuditLog:
             raise BadRequest(f"day must be YYYY-MM-DD, got {day!r}")
         if not 1 <= limit <= MAX_PAGE:
             raise BadRequest(f"limit must be between 1 and {MAX_PAGE}")
-        after = None
-        if cursor:
-            try:
-                after = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-            except (ValueError, UnicodeDecodeError):
-                raise BadRequest("The cursor is not one this API issued") from None
+        after = paging.decode_cursor(cursor, paging.is_string) if cursor else None
         entries, last = self.store.day(day, after, limit, type_prefix)
         items = [entry.to_json() for entry in entries]
-        next_cursor = base64.urlsafe_b64encode(last.encode()).decode().rstrip("=") if last else None
+        next_cursor = paging.encode_cursor(last) if last else None
         return {"day": day, "items": items, "count": len(items), "next": next_cursor}

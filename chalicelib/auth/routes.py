@@ -13,7 +13,7 @@ from chalicelib.errors import DomainError, ValidationFailed
 from chalicelib.http import forms, pages
 from chalicelib.http.errors import problem_for
 from chalicelib.http.forms import FORM_TYPES
-from chalicelib.http.requests import json_body
+from chalicelib.http.requests import route_body
 from chalicelib.http.routing import ApiBlueprint, QueryParam, json_response
 from chalicelib.principal import current_principal
 
@@ -27,10 +27,6 @@ PROFILE_EMAIL_HELP = (
 )
 
 
-def _body(schema: str) -> dict:
-    return json_body(api.current_request, schema)
-
-
 @api.route(
     "/api/v1/users/register",
     ("POST",),
@@ -42,7 +38,7 @@ def _body(schema: str) -> dict:
     responses={201: "The new profile", 409: "The username or email is taken"},
 )
 def register():
-    profile = identity().service.register(_body("register"))
+    profile = identity().service.register(route_body(api.current_request))
     return json_response(profile, status=201, headers={"Location": "/api/v1/users/profile"})
 
 
@@ -58,7 +54,7 @@ def register():
     responses={200: "Tokens", 401: "Wrong username or password", 429: "Too many failed attempts"},
 )
 def login():
-    data = _body("login")
+    data = route_body(api.current_request)
     identifier = data.get("username") or data["email"]
     tokens = identity().service.login(identifier, data["password"], client_of(api.current_request))
     return json_response(tokens, headers=NO_STORE)
@@ -76,7 +72,7 @@ def login():
     responses={200: "New tokens", 401: "The refresh token is invalid, expired, spent or revoked"},
 )
 def refresh():
-    return json_response(identity().service.refresh(_body("token-refresh")["refresh"]), headers=NO_STORE)
+    return json_response(identity().service.refresh(route_body(api.current_request)["refresh"]), headers=NO_STORE)
 
 
 @api.route(
@@ -130,7 +126,7 @@ def profile():
     responses={200: "The profile", 403: "An API key tried to change the email", 409: "The email is taken"},
 )
 def replace_profile():
-    return json_response(identity().service.update_profile(current_principal(), _body("profile-replace")))
+    return json_response(identity().service.update_profile(current_principal(), route_body(api.current_request)))
 
 
 @api.route(
@@ -147,7 +143,7 @@ def replace_profile():
     responses={200: "The profile", 403: "An API key tried to change the email", 409: "The email is taken"},
 )
 def update_profile():
-    return json_response(identity().service.update_profile(current_principal(), _body("profile-update")))
+    return json_response(identity().service.update_profile(current_principal(), route_body(api.current_request)))
 
 
 @api.route(
@@ -165,7 +161,7 @@ def update_profile():
     produces=None,
 )
 def change_password():
-    identity().service.change_password(current_principal(), _body("change-password"))
+    identity().service.change_password(current_principal(), route_body(api.current_request))
     return Response(body="", status_code=204)
 
 
@@ -182,7 +178,7 @@ def change_password():
     responses={202: "Accepted", 429: "Too many reset requests for this address or from this client"},
 )
 def request_password_reset():
-    identity().service.request_password_reset(_body("password-reset")["email"], client_of(api.current_request))
+    identity().service.request_password_reset(route_body(api.current_request)["email"], client_of(api.current_request))
     return json_response({"detail": "If the address has an account, a reset link is on its way."}, status=202)
 
 
@@ -198,7 +194,7 @@ def request_password_reset():
     produces=None,
 )
 def confirm_password_reset():
-    data = _body("password-reset-confirm")
+    data = route_body(api.current_request)
     identity().service.confirm_password_reset(data["token"], data["new_password"])
     return Response(body="", status_code=204)
 
@@ -224,7 +220,7 @@ def confirm_email():
         except DomainError as exc:
             return pages.outcome(CONFIRM_TITLE, exc.detail, ok=False)
         return pages.outcome(CONFIRM_TITLE, f"Your account's email is now {profile['email']}.", ok=True)
-    return json_response(identity().service.confirm_email_change(_body("email-confirm")["token"]))
+    return json_response(identity().service.confirm_email_change(pages.json_token(request)))
 
 
 @api.route(
@@ -352,7 +348,7 @@ def list_api_keys():
     responses={201: "The key, with its secret shown once"},
 )
 def create_api_key():
-    key = identity().service.create_api_key(current_principal(), _body("api-key-create"))
+    key = identity().service.create_api_key(current_principal(), route_body(api.current_request))
     return json_response(key, status=201, headers={**NO_STORE, "Location": f"/api/v1/api-keys/{key['id']}"})
 
 

@@ -14,6 +14,8 @@ from typing import Any
 
 from chalice import Blueprint
 
+from chalicelib import batch
+from chalicelib.batch import Policy
 from chalicelib.catalog.container import catalog
 from chalicelib.catalog.indexer import IndexWrite, write_of_product, write_of_record
 from chalicelib.catalog.resources import STOCK_QUEUE
@@ -46,10 +48,7 @@ def on_catalog_change(event: Any) -> dict[str, Any]:
         log.exception("product indexing failed", extra={"records": len(writes)})
         failed_ids = {write.product_id for _, write in writes}
     failed += [sequence for sequence, write in writes if write.product_id in failed_ids]
-    # Stream semantics: the runtime (or Lambda) retries from the first failed record.
-    order = [r.sequence_number for r in records]
-    first = min(failed, key=order.index) if failed else None
-    return {"batchItemFailures": [{"itemIdentifier": first}] if first else []}
+    return batch.report(records, failed, Policy.FROM_FIRST_FAILURE)
 
 
 def product_ids_of(body: str) -> set[int]:
@@ -60,9 +59,10 @@ def product_ids_of(body: str) -> set[int]:
 
 @handlers.on_sqs_message(queue=queue_name(STOCK_QUEUE), batch_size=10)
 def refresh_stock(event: Any) -> dict[str, Any]:
+    records = list(event)
     wanted: dict[str, set[int]] = {}
     failures = []
-    for record in event:
+    for record in records:
         message_id = record.to_dict()["messageId"]
         try:
             wanted[message_id] = product_ids_of(record.body)
@@ -78,4 +78,4 @@ def refresh_stock(event: Any) -> dict[str, Any]:
         log.exception("stock refresh failed", extra={"products": len(product_ids)})
         failed_ids = product_ids
     failures += [message_id for message_id, ids in wanted.items() if ids & failed_ids]
-    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failures]}
+    return batch.report(records, failures, Policy.MESSAGES)

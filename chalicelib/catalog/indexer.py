@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib import search
+from chalicelib import batch, search
 from chalicelib.catalog.products import Product, StoredProduct
 
 PRODUCT_PREFIX = "PRODUCT#"
@@ -29,17 +29,6 @@ class IndexWrite:
     source: dict[str, Any] | None
 
 
-def _value(image: dict[str, Any], name: str) -> Any:
-    attribute = image.get(name) or {}
-    if "S" in attribute:
-        return attribute["S"]
-    if "N" in attribute:
-        return float(attribute["N"]) if "." in attribute["N"] else int(attribute["N"])
-    if "BOOL" in attribute:
-        return attribute["BOOL"]
-    return None
-
-
 def write_of_product(product: Product, deleted: bool) -> IndexWrite:
     return IndexWrite(product.id, product.version, None if deleted else product.index_source())
 
@@ -48,24 +37,24 @@ def write_of_record(record: dict[str, Any]) -> IndexWrite | None:
     """The index write for one stream record of the catalog table (Lambda's shape); None for
     items that are not products (categories, the id counter)."""
     stream = record["dynamodb"]
-    if not stream["Keys"]["pk"]["S"].startswith(PRODUCT_PREFIX):
+    if not batch.image(stream["Keys"])["pk"].startswith(PRODUCT_PREFIX):
         return None
-    new, old = stream.get("NewImage"), stream.get("OldImage")
-    if new is None:
+    new, old = batch.image(stream.get("NewImage")), batch.image(stream.get("OldImage"))
+    if not new:
         # Removed outright (products are normally tombstoned): supersedes the last version.
-        return IndexWrite(int(_value(old, "product_id")), int(_value(old, "version")) + 1, None)
+        return IndexWrite(int(old["product_id"]), int(old["version"]) + 1, None)
     if "body" not in new:
         # Not a product's image: moto reports an UpdateItem that creates an item as a keys-only
         # INSERT followed by the full one (DynamoDB sends only the full one).
         return None
     product = Product.from_stored(
-        int(_value(new, "product_id")),
-        _value(new, "body"),
-        int(_value(new, "stock")),
-        int(_value(new, "version")),
-        float(_value(new, "created_at") or 0),
+        int(new["product_id"]),
+        new["body"],
+        int(new["stock"]),
+        int(new["version"]),
+        float(new.get("created_at") or 0),
     )
-    return write_of_product(product, bool(_value(new, "deleted")))
+    return write_of_product(product, bool(new.get("deleted")))
 
 
 def newest(writes: Iterable[IndexWrite]) -> list[IndexWrite]:

@@ -12,8 +12,8 @@ from chalicelib.catalog.container import catalog
 from chalicelib.catalog.products import Product, parse_product_id
 from chalicelib.catalog.search import MAX_LIMIT, SORTS, SearchParams
 from chalicelib.errors import BadRequest
-from chalicelib.http.etag import parse_if_match
-from chalicelib.http.requests import json_body, parse_json
+from chalicelib.http.etag import not_modified
+from chalicelib.http.requests import parse_json, route_body
 from chalicelib.http.routing import ApiBlueprint, QueryParam, json_response
 
 api = ApiBlueprint(__name__)
@@ -73,7 +73,7 @@ def list_categories():
     **ADMIN,
 )
 def create_category():
-    category = catalog().service.create_category(json_body(api.current_request, "category-create"))
+    category = catalog().service.create_category(route_body(api.current_request))
     return json_response(category, status=201, headers={"Location": f"/api/v1/categories/{category['slug']}"})
 
 
@@ -87,7 +87,7 @@ def create_category():
     **ADMIN,
 )
 def rename_category(slug):
-    return json_response(catalog().service.rename_category(slug, json_body(api.current_request, "category-update")))
+    return json_response(catalog().service.rename_category(slug, route_body(api.current_request)))
 
 
 @api.route(
@@ -153,10 +153,7 @@ def search_products():
 )
 def get_product(product_id):
     product = catalog().service.product(parse_product_id(product_id))
-    wanted = parse_if_match(api.current_request.headers.get("if-none-match")) or []
-    if product.etag() in wanted or "*" in wanted:
-        return Response(body="", status_code=304, headers={"ETag": product.etag(), "Cache-Control": "no-cache"})
-    return _product(product)
+    return not_modified(api.current_request, product.etag(), {"Cache-Control": "no-cache"}) or _product(product)
 
 
 @api.route(
@@ -170,7 +167,7 @@ def get_product(product_id):
     **ADMIN,
 )
 def create_product():
-    return _product(catalog().service.create_product(json_body(api.current_request, "product")), 201)
+    return _product(catalog().service.create_product(route_body(api.current_request)), 201)
 
 
 @api.route(
@@ -183,7 +180,7 @@ def create_product():
     **ADMIN,
 )
 def replace_product(product_id):
-    data = json_body(api.current_request, "product")
+    data = route_body(api.current_request)
     return _product(catalog().service.replace_product(parse_product_id(product_id), data))
 
 
@@ -229,4 +226,4 @@ def delete_product(product_id):
     **ADMIN,
 )
 def ingest():
-    return json_response(catalog().service.ingest(json_body(api.current_request, "ingest-request")))
+    return json_response(catalog().service.ingest(route_body(api.current_request)))

@@ -9,14 +9,13 @@ words). Facets count the matching products by category and brand and give their 
 
 from __future__ import annotations
 
-import base64
-import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.errors import BadRequest, DependencyUnavailable, FieldError, ValidationFailed
+from chalicelib.http import paging
 
 # Indexed for filters and sorting, left out of the products served.
 SEARCH_ONLY = ("in_stock", "created_at", "title_sort")
@@ -158,19 +157,23 @@ def _pattern_clause(pattern: str) -> dict[str, Any]:
 
 
 def encode_cursor(sort: str, after: list[Any], position: int) -> str:
-    raw = json.dumps({"s": sort, "a": after, "p": position}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return paging.encode_cursor({"s": sort, "a": after, "p": position})
+
+
+def _is_position(data: Any) -> bool:
+    return (
+        isinstance(data, dict)
+        and isinstance(data.get("s"), str)
+        and isinstance(data.get("a"), list)
+        and isinstance(data.get("p"), int)
+    )
 
 
 def decode_cursor(cursor: str, sort: str) -> tuple[list[Any], int]:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        after, position, cursor_sort = data["a"], int(data["p"]), data["s"]
-    except (ValueError, KeyError, TypeError):
-        raise BadRequest("The cursor is not one this API issued") from None
-    if not isinstance(after, list) or cursor_sort != sort:
+    data = paging.decode_cursor(cursor, _is_position)
+    if data["s"] != sort:
         raise BadRequest("The cursor belongs to another sort order; keep the sort you started with")
-    return after, position
+    return data["a"], data["p"]
 
 
 class ProductSearch:

@@ -13,7 +13,8 @@ from typing import Any
 
 from chalice import Blueprint
 
-from chalicelib import events, search
+from chalicelib import batch, events, search
+from chalicelib.batch import Policy
 from chalicelib.documents.container import documents
 from chalicelib.documents.indexer import RecordActions, classify_errors, drop_stale, record_actions
 from chalicelib.documents.resources import FAILURE_QUEUE
@@ -88,13 +89,7 @@ def on_document_change(event: Any) -> dict[str, Any]:
         failed += [r.sequence_number for r in (*unindexable, *refused)]
     cache = documents().cache
     cache.delete(*(cache.key(p.owner, p.doc_type, p.doc_id) for p in planned))
-    return _retry_from_first(records, failed)
-
-
-def _retry_from_first(records: list[Any], failed: list[str]) -> dict[str, Any]:
-    order = [r.sequence_number for r in records]
-    first = min(failed, key=order.index) if failed else None
-    return {"batchItemFailures": [{"itemIdentifier": first}] if first else []}
+    return batch.report(records, failed, Policy.FROM_FIRST_FAILURE)
 
 
 @handlers.on_dynamodb_record(stream_arn=stream_arn("documents"), batch_size=100, starting_position="TRIM_HORIZON")
@@ -103,14 +98,14 @@ def publish_document_events(event: Any) -> dict[str, Any]:
     records = list(event)
     published = {}
     for record in records:
-        image = record.new_image or record.old_image
-        doc_type = image["doc_type"]["S"]
+        image = batch.image(record.new_image or record.old_image)
+        doc_type = image["doc_type"]
         if doc_type == SCHEMA_TYPE:
             continue
         event_type = EVENT_TYPES[record.event_name]
         published[record.sequence_number] = events.envelope(
             event_type,
-            {"type": doc_type, "id": record.keys["doc_id"]["S"], "owner": image["owner_id"]["S"]},
+            {"type": doc_type, "id": batch.image(record.keys)["doc_id"], "owner": image["owner_id"]},
             event_id=events.stream_event_id(record.event_id, event_type),
         )
     try:
@@ -118,4 +113,5 @@ def publish_document_events(event: Any) -> dict[str, Any]:
     except Exception:
         log.exception("could not publish document events", extra={"events": len(published)})
         refused = {event["id"] for event in published.values()}
-    return _retry_from_first(records, [seq for seq, event in published.items() if event["id"] in refused])
+    failed = [seq for seq, event in published.items() if event["id"] in refused]
+    return batch.report(records, failed, Policy.FROM_FIRST_FAILURE)

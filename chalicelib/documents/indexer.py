@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib import batch
 from chalicelib.config import get_settings
 from chalicelib.documents.resources import document_index_key
 from chalicelib.documents.tree import JOIN_FIELD, flatten, object_ids
@@ -55,15 +56,6 @@ def drop_stale(planned: list[RecordActions], indexed_versions: dict[tuple[str, s
     return [p for p in planned if indexed_versions.get((p.index, p.root), 0) <= p.version]
 
 
-def _attribute(image: dict[str, Any], name: str) -> Any:
-    value = image.get(name) or {}
-    if "S" in value:
-        return value["S"]
-    if "N" in value:
-        return int(value["N"])
-    return None
-
-
 def index_id(owner: str, root: str, object_id: str) -> str:
     """The index document id of `object_id` in the stored document `root` of `owner`."""
     return hashlib.sha256(json.dumps([owner, root, object_id]).encode()).hexdigest()
@@ -93,21 +85,21 @@ def _indexed_source(source: dict[str, Any], owner: str, root: str, parent: str |
 def record_actions(record: dict[str, Any]) -> RecordActions | None:
     """The bulk actions for one stream record (Lambda shape); None for items that are not documents."""
     stream = record["dynamodb"]
-    new, old = stream.get("NewImage"), stream.get("OldImage")
-    image = new if new is not None else old
-    doc_type, owner = _attribute(image, "doc_type"), _attribute(image, "owner_id")
-    doc_id = stream["Keys"]["doc_id"]["S"]
+    new, old = batch.image(stream.get("NewImage")), batch.image(stream.get("OldImage"))
+    image = new or old
+    doc_type, owner = image["doc_type"], image["owner_id"]
+    doc_id = batch.image(stream["Keys"])["doc_id"]
     if doc_type == SCHEMA_TYPE:
         return None
     index = get_settings().resource_name(document_index_key(doc_type))
     # A removal has no version of its own: it supersedes the last one written.
-    version = _attribute(new, "version") if new is not None else _attribute(old, "version") + 1
+    version = int(new["version"]) if new else int(old["version"]) + 1
     root = index_id(owner, doc_id, doc_id)
     result = RecordActions(stream["SequenceNumber"], owner, doc_type, doc_id, record["eventName"], index, root, version)
-    old_document = json.loads(_attribute(old, "body")) if old else None
-    if new is not None:
-        document = json.loads(_attribute(new, "body"))
-        updated = int(float(new["updated_at"]["N"]) * 1000)
+    old_document = json.loads(old["body"]) if old else None
+    if new:
+        document = json.loads(new["body"])
+        updated = int(float(new["updated_at"]) * 1000)
         for object_id, parent, source in _tree(doc_type, doc_id, document):
             result.actions.append(
                 {

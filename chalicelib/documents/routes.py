@@ -13,7 +13,7 @@ from chalice import Response
 
 from chalicelib.documents.container import documents
 from chalicelib.errors import BadRequest, NotFound
-from chalicelib.http.etag import parse_if_match
+from chalicelib.http.etag import CACHE_CONTROL, if_match, not_modified
 from chalicelib.http.requests import json_body, parse_json
 from chalicelib.http.routing import ApiBlueprint, QueryParam, json_response
 from chalicelib.merge_patch import MERGE_PATCH
@@ -59,7 +59,7 @@ def _location(doc_type: str, doc_id: str) -> str:
 
 
 def _document(stored: Stored, status: int = 200) -> Response:
-    headers = {"ETag": stored.etag, "Cache-Control": "private, no-cache"}
+    headers = {"ETag": stored.etag, "Cache-Control": CACHE_CONTROL}
     if status == 201:
         headers["Location"] = _location(stored.doc_type, stored.doc_id)
     # The stored canonical text is the body: what the ETag hashes is exactly what is sent.
@@ -67,7 +67,7 @@ def _document(stored: Stored, status: int = 200) -> Response:
 
 
 def _if_match() -> list[str] | None:
-    return parse_if_match(api.current_request.headers.get("if-match"))
+    return if_match(api.current_request.headers.get("if-match"))
 
 
 def _owner() -> str | None:
@@ -101,10 +101,7 @@ def get_document(doc_type: str, doc_id: str, fallback: Callable[[], Response] | 
         if fallback is None:
             raise
         return fallback()
-    wanted = parse_if_match(api.current_request.headers.get("if-none-match")) or []
-    if stored.etag in wanted or "*" in wanted:
-        return Response(body="", status_code=304, headers={"ETag": stored.etag, "Cache-Control": "private, no-cache"})
-    return _document(stored)
+    return not_modified(api.current_request, stored.etag, {"Cache-Control": CACHE_CONTROL}) or _document(stored)
 
 
 def replace_document(doc_type: str, doc_id: str) -> Response:

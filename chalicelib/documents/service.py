@@ -9,7 +9,6 @@ the same objectId is, to the caller, a document that does not exist: 404 on read
 
 from __future__ import annotations
 
-import base64
 import json
 import threading
 import time
@@ -40,6 +39,7 @@ from chalicelib.errors import (
     PreconditionRequired,
     ValidationFailed,
 )
+from chalicelib.http import paging
 from chalicelib.merge_patch import MERGE_PATCH, merge_patch
 from chalicelib.principal import Principal
 
@@ -47,21 +47,6 @@ MAX_PAGE = 100
 MAX_OFFSET = 10_000
 MAX_QUERY_PAGE = 1000
 MAX_OBJECT_ID = 200
-
-
-def encode_cursor(doc_id: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"after": doc_id}).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> str:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        after = json.loads(base64.urlsafe_b64decode(padded))["after"]
-    except (ValueError, KeyError, TypeError):
-        raise BadRequest("The cursor is not one this API issued") from None
-    if not isinstance(after, str):
-        raise BadRequest("The cursor is not one this API issued")
-    return after
 
 
 def object_id_problem(object_id: str) -> str | None:
@@ -191,7 +176,7 @@ class DocumentService:
             raise BadRequest(f"limit must be between 1 and {MAX_PAGE}")
         if not 0 <= offset <= MAX_OFFSET:
             raise BadRequest(f"offset must be between 0 and {MAX_OFFSET}")
-        after = decode_cursor(cursor) if cursor else None
+        after = paging.decode_cursor(cursor, paging.is_string) if cursor else None
         items: list[Stored] = []
         has_more = False
         # One query page covers the skipped items too, so an offset costs one read, not many.
@@ -204,7 +189,7 @@ class DocumentService:
                 has_more = True
                 break
             items.append(stored)
-        next_cursor = encode_cursor(items[-1].doc_id) if has_more and items else None
+        next_cursor = paging.encode_cursor(items[-1].doc_id) if has_more and items else None
         return Page([s.document() for s in items], next_cursor)
 
     # -- writing --------------------------------------------------------------------------

@@ -1,15 +1,16 @@
-"""Domain events: one envelope, published to the events queue and the event bus.
+"""Domain events: one envelope, published to the EventBridge bus.
 
-Envelope: {"id", "type", "occurred_at", "correlation_id", "data"}. Consumers read the SQS
-queue (`@app.on_sqs_message`); the EventBridge bus fans the same events out to rules.
-Publishers that derive events from a stream record pass a deterministic id, so a redelivered
-record republishes the *same* event and idempotent consumers see it once.
+Envelope: {"id", "type", "occurred_at", "correlation_id", "data"}, the `detail` of the bus's
+event (its `detail-type` is the envelope's type). The bus's rules (chalicelib/resources.py)
+forward events to each consumer's own queue; in the local cloud one more rule forwards every
+event to the `events` tap queue that `make events` reads (devstack/events.py). Publishers that
+derive events from a stream record pass a deterministic id, so a redelivered record
+republishes the *same* event and idempotent consumers see it once.
 """
 
 from __future__ import annotations
 
 import datetime
-import functools
 import json
 import uuid
 from typing import Any
@@ -17,7 +18,6 @@ from typing import Any
 from chalicelib import clients
 from chalicelib.config import get_settings
 from chalicelib.jsonlog import request_id_var
-from chalicelib.resources import queue_name
 
 SOURCE = "serverless-platform"
 
@@ -34,13 +34,7 @@ def envelope(
     }
 
 
-SQS_BATCH = 10
 EVENTBRIDGE_BATCH = 10
-
-
-@functools.cache
-def _queue_url(name: str) -> str:
-    return clients.aws("sqs").get_queue_url(QueueName=name)["QueueUrl"]
 
 
 def _body(event: dict[str, Any]) -> str:
@@ -48,34 +42,19 @@ def _body(event: dict[str, Any]) -> str:
 
 
 def publish(event: dict[str, Any]) -> None:
-    """Send one event to the queue and the bus; raises if either refuses it."""
+    """Send one event to the bus; raises if it refuses it."""
     failed = publish_many([event])
     if failed:
         raise RuntimeError(f"could not publish {event['type']} {event['id']}")
 
 
 def publish_many(batch: list[dict[str, Any]]) -> set[str]:
-    """Send events to the queue and the bus in batches; the ids of those either refused."""
+    """Send events to the bus in batches; the ids of those it refused."""
     if not batch:
         return set()
     settings = get_settings()
     failed: set[str] = set()
-    sqs, bus = clients.aws("sqs"), clients.aws("events")
-    queue_url = _queue_url(queue_name("events"))
-    for start in range(0, len(batch), SQS_BATCH):
-        chunk = batch[start : start + SQS_BATCH]
-        response = sqs.send_message_batch(
-            QueueUrl=queue_url,
-            Entries=[
-                {
-                    "Id": str(n),
-                    "MessageBody": _body(event),
-                    "MessageAttributes": {"type": {"DataType": "String", "StringValue": event["type"]}},
-                }
-                for n, event in enumerate(chunk)
-            ],
-        )
-        failed |= {chunk[int(entry["Id"])]["id"] for entry in response.get("Failed", [])}
+    bus = clients.aws("events")
     for start in range(0, len(batch), EVENTBRIDGE_BATCH):
         chunk = batch[start : start + EVENTBRIDGE_BATCH]
         response = bus.put_events(

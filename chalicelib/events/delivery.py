@@ -11,9 +11,8 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from chalicelib.jsonlog import get_logger
-
-log = get_logger("events")
+from chalicelib import batch
+from chalicelib.batch import Policy
 
 ENVELOPE_FIELDS = ("id", "type", "data")
 
@@ -30,17 +29,16 @@ def envelope_of(body: str) -> dict[str, Any]:
     return message
 
 
-def consume(records: Iterable[Any], handle: Callable[[dict[str, Any]], None], consumer: str) -> dict[str, Any]:
+def consume(
+    records: Iterable[batch.Message], handle: Callable[[dict[str, Any]], object], consumer: str
+) -> dict[str, Any]:
     """Hand each message's envelope to `handle`; the messages that failed, as Lambda's partial
     batch response, so only those are redelivered (and, after the queue's receive limit, parked
     in its dead-letter queue)."""
-    failures = []
-    for record in records:
-        message_id = record.to_dict()["messageId"]
-        try:
-            event = envelope_of(record.body)
-            handle(event)
-        except Exception:
-            log.exception("event not handled", extra={"consumer": consumer, "message_id": message_id})
-            failures.append({"itemIdentifier": message_id})
-    return {"batchItemFailures": failures}
+    return batch.each(
+        records,
+        lambda record: handle(envelope_of(record.body)),
+        Policy.MESSAGES,
+        "event not handled",
+        {"consumer": consumer},
+    )

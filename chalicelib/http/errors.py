@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from chalice import Response
 
@@ -12,10 +13,12 @@ from chalicelib import errors
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_BASE = "/problems/"
 
+# Looked up along the exception's MRO: the nearest class listed decides.
 STATUS_FOR: dict[type[errors.DomainError], int] = {
     errors.BadRequest: 400,
     errors.ValidationFailed: 400,
     errors.Unauthenticated: 401,
+    errors.PaymentRequired: 402,
     errors.Forbidden: 403,
     errors.NotFound: 404,
     errors.Conflict: 409,
@@ -26,6 +29,19 @@ STATUS_FOR: dict[type[errors.DomainError], int] = {
     errors.TooManyRequests: 429,
     errors.DependencyUnavailable: 503,
 }
+# The headers a refusal's status calls for, likewise by MRO.
+HEADERS_FOR: dict[type[errors.DomainError], Callable[[Any], dict[str, str]]] = {
+    errors.TooManyRequests: lambda exc: {"Retry-After": str(exc.retry_after_s)},
+    errors.Unauthenticated: lambda _: {"WWW-Authenticate": 'Bearer realm="api"'},
+}
+
+T = TypeVar("T")
+
+
+def along_mro(table: Mapping[type[errors.DomainError], T], exc: errors.DomainError) -> T | None:
+    """The entry of the nearest class of `exc`'s MRO that `table` lists."""
+    return next((table[cls] for cls in type(exc).__mro__ if cls in table), None)
+
 
 # Errors produced by Chalice itself (routing, content negotiation, its JSON parser) carry
 # {"Code", "Message"}; these give them a problem type of ours.
@@ -66,17 +82,13 @@ def problem(
     )
 
 
-def problem_for(exc: errors.DomainError) -> Response:
-    status = next(code for cls, code in STATUS_FOR.items() if isinstance(exc, cls))
-    extra: dict[str, Any] = {}
-    headers: dict[str, str] = {}
-    if isinstance(exc, errors.ValidationFailed):
-        extra["errors"] = [{"path": e.path, "message": e.message} for e in exc.errors]
-    if isinstance(exc, errors.TooManyRequests):
-        headers["Retry-After"] = str(exc.retry_after_s)
-    if isinstance(exc, errors.Unauthenticated):
-        headers["WWW-Authenticate"] = 'Bearer realm="api"'
-    return problem(status, exc.slug, exc.title, exc.detail, headers=headers, **extra)
+def problem_for(exc: errors.DomainError, headers: Mapping[str, str] | None = None) -> Response:
+    """The problem a refusal answers: status by its MRO, type and title from its class, its own
+    extensions; `headers` are the route's own (a replayed request's marker, say)."""
+    status = along_mro(STATUS_FOR, exc) or 400
+    header_of = along_mro(HEADERS_FOR, exc)
+    found = {**(header_of(exc) if header_of else {}), **(headers or {})}
+    return problem(status, exc.slug, exc.title, exc.detail, headers=found, **exc.extensions())
 
 
 def internal_error(request_id: str | None) -> Response:

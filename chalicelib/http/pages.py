@@ -10,7 +10,9 @@ from typing import Any
 
 from chalice import Response
 
+from chalicelib import schemas
 from chalicelib.http import forms
+from chalicelib.http.requests import parse_json
 
 PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
 PAGE = """<!DOCTYPE html>
@@ -54,3 +56,10 @@ def is_form(request: Any) -> bool:
 def form_token(request: Any) -> str:
     """The token a page's form posted back (a form or multipart body)."""
     return (forms.fields(request.headers, request.raw_body or b"").get("token") or [""])[-1]
+
+
+def json_token(request: Any) -> str:
+    """The token of a confirmation a client posts as JSON instead of the page's form."""
+    body = parse_json(request.raw_body)
+    schemas.validate("email-confirm", body)
+    return str(body["token"])

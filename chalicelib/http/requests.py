@@ -14,8 +14,9 @@ from chalicelib.http import forms
 # A \uD8xx-\uDFxx escape: only such an escape can put a surrogate into a decoded body.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
-# The request schema of the route being served (set by chalicelib/http/routing.py): a view
-# that validates its JSON elsewhere (a document against its type) still gets a form coerced.
+# The request schema of the route being served (set by chalicelib/http/routing.py): what
+# `route_body` validates against, and what coerces a form even where the view validates its
+# JSON elsewhere (a document against its type).
 route_schema_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("route_schema", default=None)
 
 
@@ -64,20 +65,26 @@ def json_only(schema: str | None) -> UnsupportedMediaType:
     return UnsupportedMediaType(f"This route takes application/json only: {reason}, which a form cannot express")
 
 
-def json_body(request: Any, schema: str | None = None) -> Any:
-    """The request's body as JSON, validated against the named schema when one is given.
-
-    A form or multipart body is read as its fields, coerced by the schema (chalicelib/http/forms.py),
-    when the schema is flat; a form-encoded body that is JSON text is read as JSON.
-    """
+def json_body(request: Any) -> Any:
+    """The request's body as JSON, not validated (a view that validates it elsewhere: a
+    document against its registered type). A form or multipart body is read as its fields,
+    coerced by the route's schema (chalicelib/http/forms.py) when that schema is flat; a
+    form-encoded body that is JSON text is read as JSON."""
     raw = request.raw_body
     if forms.is_form(request.headers) and not forms.looks_like_json(request.headers, raw or b""):
-        form_schema = schema or route_schema_var.get()
-        if form_schema is None or not forms.is_flat(form_schema):
-            raise json_only(form_schema)
-        data: Any = forms.coerce(form_schema, forms.fields(request.headers, raw or b""))
-    else:
-        data = parse_json(raw)
-    if schema is not None:
-        schemas.validate(schema, data)
+        schema = route_schema_var.get()
+        if schema is None or not forms.is_flat(schema):
+            raise json_only(schema)
+        return forms.coerce(schema, forms.fields(request.headers, raw or b""))
+    return parse_json(raw)
+
+
+def route_body(request: Any) -> Any:
+    """The request's body, validated against the `request_schema` its route declares: the
+    schema is named once, where the route is, for OpenAPI, forms and validation alike."""
+    schema = route_schema_var.get()
+    if schema is None:
+        raise LookupError("route_body() needs a route that declares its request_schema")
+    data = json_body(request)
+    schemas.validate(schema, data)
     return data

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.errors import Conflict, FieldError, NotFound, ValidationFailed
+from chalicelib.http import paging
 from chalicelib.jsonlog import get_logger
 from chalicelib.mail import email_key
 from chalicelib.observability.dashboards import Page, check_limit, paged
@@ -42,8 +43,6 @@ from chalicelib.observability.model import (
     Notification,
     ObservabilityStorage,
     Recipient,
-    decode_cursor,
-    encode_cursor,
 )
 from chalicelib.observability.query import LogQuery, Window, duration_s, epoch_ms, iso_ms
 from chalicelib.observability.service import LogService, Search, utcnow
@@ -230,9 +229,9 @@ class AlertService:
 
     def list(self, principal: Principal, limit: int, cursor: str | None) -> Page:
         check_limit(limit)
-        after = decode_cursor(cursor) if cursor else None
+        after = paging.decode_cursor(cursor, paging.is_string) if cursor else None
         items = self.store.rules(principal.user_id, after, limit + 1)
-        return paged(items, limit, lambda item: encode_cursor(item.position), rule_view)
+        return paged(items, limit, lambda item: paging.encode_cursor(item.position), rule_view)
 
     def replace(self, principal: Principal, rule_id: str, data: dict[str, Any]) -> dict[str, Any]:
         self._check(principal, data)
@@ -250,9 +249,9 @@ class AlertService:
     def events(self, principal: Principal, rule_id: str, limit: int, cursor: str | None) -> Page:
         check_limit(limit)
         self._own(principal, rule_id)
-        after = decode_cursor(cursor) if cursor else None
+        after = paging.decode_cursor(cursor, paging.is_string) if cursor else None
         items = self.store.events(rule_id, after, limit + 1)
-        return paged(items, limit, lambda item: encode_cursor(item.position), event_view)
+        return paged(items, limit, lambda item: paging.encode_cursor(item.position), event_view)
 
     # -- recipients -----------------------------------------------------------------------
 

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.errors import BadRequest, FieldError, NotFound, ValidationFailed
+from chalicelib.http import paging
 from chalicelib.observability.fields import aggregatable
-from chalicelib.observability.model import Dashboard, ObservabilityStorage, decode_cursor, encode_cursor
+from chalicelib.observability.model import Dashboard, ObservabilityStorage
 from chalicelib.observability.query import LogQuery, Window, iso_ms
 from chalicelib.observability.service import LogService, Search, utcnow
 from chalicelib.principal import Principal
@@ -149,9 +150,9 @@ class DashboardService:
 
     def list(self, principal: Principal, limit: int, cursor: str | None) -> Page:
         check_limit(limit)
-        after = decode_cursor(cursor) if cursor else None
+        after = paging.decode_cursor(cursor, paging.is_string) if cursor else None
         items = self.store.dashboards(principal.user_id, after, limit + 1)
-        return paged(items, limit, lambda item: encode_cursor(item.position), view_of)
+        return paged(items, limit, lambda item: paging.encode_cursor(item.position), view_of)
 
     def replace(self, principal: Principal, dashboard_id: str, data: dict[str, Any]) -> dict[str, Any]:
         check_widgets(data["widgets"])

@@ -6,7 +6,8 @@ from typing import Any
 
 from chalice import Blueprint
 
-from chalicelib import search
+from chalicelib import batch, search
+from chalicelib.batch import Policy
 from chalicelib.jsonlog import get_logger
 from chalicelib.observability.container import observability
 from chalicelib.observability.indexer import classify, plan
@@ -26,7 +27,7 @@ def index_logs(event: Any) -> dict[str, Any]:
         # Not ours to retry: the ingest route and the shipper only send well-formed batches.
         log.error("malformed log messages dropped", extra={"messages": planned.malformed})
     if not planned.actions:
-        return {"batchItemFailures": []}
+        return batch.report(records, (), Policy.MESSAGES)
     try:
         observability().templates.ensure()
         errors = search.bulk(planned.actions)
@@ -38,7 +39,7 @@ def index_logs(event: Any) -> dict[str, Any]:
         if outcome.dropped:
             log.error("log events refused by the index", extra={"events": outcome.dropped})
         retry = outcome.retry
-    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in sorted(retry)]}
+    return batch.report(records, retry, Policy.MESSAGES)
 
 
 @handlers.schedule("rate(1 minute)")

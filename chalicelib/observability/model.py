@@ -3,18 +3,14 @@ of them, and the storage they need (`ObservabilityStorage`: chalicelib/observabi
 it over DynamoDB). Storage-free.
 
 Each listed record has a `position`: where it stands in its list (an owner's dashboards or rules,
-a rule's events), which a page's cursor names.
+a rule's events), which a page's cursor holds (chalicelib/http/paging.py).
 """
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
-
-from chalicelib.errors import BadRequest
 
 OK, FIRING = "ok", "firing"
 
@@ -92,20 +88,6 @@ class Recipient:
     created_at: int
     token_hash: str | None = None
     token_expires_at: float | None = None
-
-
-def encode_cursor(position: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"after": position}).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> str:
-    try:
-        after = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))["after"]
-    except (ValueError, KeyError, TypeError):
-        raise BadRequest("The cursor is not one this API issued") from None
-    if not isinstance(after, str):
-        raise BadRequest("The cursor is not one this API issued")
-    return after
 
 
 class ObservabilityStorage(Protocol):

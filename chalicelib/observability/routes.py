@@ -9,7 +9,7 @@ from chalice import Response
 from chalicelib.errors import BadRequest, DomainError
 from chalicelib.http import pages
 from chalicelib.http.etag import json_with_etag
-from chalicelib.http.requests import json_body
+from chalicelib.http.requests import route_body
 from chalicelib.http.routing import ApiBlueprint, QueryParam, json_response
 from chalicelib.observability.container import observability
 from chalicelib.principal import current_principal
@@ -107,7 +107,7 @@ def search_logs():
     **WRITE,
 )
 def create_dashboard():
-    created = observability().dashboards.create(current_principal(), json_body(api.current_request, "dashboard"))
+    created = observability().dashboards.create(current_principal(), route_body(api.current_request))
     return json_response(created, status=201, headers={"Location": f"/api/v1/dashboards/{created['id']}"})
 
 
@@ -136,7 +136,7 @@ def get_dashboard(dashboard_id):
     **WRITE,
 )
 def replace_dashboard(dashboard_id):
-    body = json_body(api.current_request, "dashboard")
+    body = route_body(api.current_request)
     return json_response(observability().dashboards.replace(current_principal(), dashboard_id, body))
 
 
@@ -187,7 +187,7 @@ def dashboard_data(dashboard_id):
     **WRITE,
 )
 def create_alert():
-    created = observability().alerts.create(current_principal(), json_body(api.current_request, "alert-rule"))
+    created = observability().alerts.create(current_principal(), route_body(api.current_request))
     return json_response(created, status=201, headers={"Location": f"/api/v1/alerts/{created['id']}"})
 
 
@@ -208,7 +208,7 @@ def list_alerts():
     **WRITE,
 )
 def add_alert_recipient():
-    body = json_body(api.current_request, "alert-recipient")
+    body = route_body(api.current_request)
     return json_response(observability().alerts.add_recipient(current_principal(), body["email"]), status=202)
 
 
@@ -267,7 +267,7 @@ def confirm_alert_recipient():
         except DomainError as exc:
             return pages.outcome(RECIPIENT_TITLE, exc.detail, ok=False)
         return pages.outcome(RECIPIENT_TITLE, f"{recipient['email']} will receive this account's alerts.", ok=True)
-    return json_response(observability().alerts.confirm_recipient(json_body(request, "email-confirm")["token"]))
+    return json_response(observability().alerts.confirm_recipient(pages.json_token(request)))
 
 
 @api.route(
@@ -293,7 +293,7 @@ def get_alert(alert_id):
     **WRITE,
 )
 def replace_alert(alert_id):
-    body = json_body(api.current_request, "alert-rule")
+    body = route_body(api.current_request)
     return json_response(observability().alerts.replace(current_principal(), alert_id, body))
 
 

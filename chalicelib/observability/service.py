@@ -7,7 +7,6 @@ owner filter is part of every query this module builds.
 
 from __future__ import annotations
 
-import base64
 import datetime
 import json
 from collections.abc import Callable
@@ -15,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.errors import BadRequest, DependencyUnavailable, FieldError, ValidationFailed
+from chalicelib.http import paging
 from chalicelib.jsonlog import get_logger
 from chalicelib.observability import ingest
 from chalicelib.observability.fields import event_of
@@ -52,18 +52,9 @@ def pack(owner: str, events: list[dict[str, Any]]) -> list[str]:
     return [f'{prefix},"events":[{",".join(chunk)}]}}' for chunk in bodies]
 
 
-def _encode_cursor(sort: list[Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(sort).encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> list[Any]:
-    try:
-        sort = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except ValueError:
-        raise BadRequest("The cursor is not one this API issued") from None
-    if not (isinstance(sort, list) and len(sort) == 2 and isinstance(sort[0], int) and isinstance(sort[1], str)):
-        raise BadRequest("The cursor is not one this API issued")
-    return sort
+def _is_sort(sort: Any) -> bool:
+    """A hit's sort values: (timestamp, event id)."""
+    return isinstance(sort, list) and len(sort) == 2 and isinstance(sort[0], int) and isinstance(sort[1], str)
 
 
 def _buckets(aggregation: dict[str, Any]) -> dict[str, int]:
@@ -165,7 +156,7 @@ class LogService:
             "sort": [{"timestamp": {"order": "desc"}}, {"event_id": {"order": "desc"}}],
         }
         if params.get("cursor"):
-            body["search_after"] = _decode_cursor(params["cursor"])
+            body["search_after"] = paging.decode_cursor(params["cursor"], _is_sort)
         result = self._search(body)
         hits = result["hits"]["hits"]
         aggregations = result.get("aggregations", {})
@@ -173,7 +164,7 @@ class LogService:
             "hits": [hit_view(hit) for hit in hits],
             "count": len(hits),
             "total": result["hits"]["total"]["value"],
-            "next": _encode_cursor(hits[-1]["sort"]) if len(hits) == limit else None,
+            "next": paging.encode_cursor(hits[-1]["sort"]) if len(hits) == limit else None,
             "from": window.start.isoformat(),
             "to": window.end.isoformat(),
             "histogram": {

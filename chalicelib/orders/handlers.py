@@ -16,7 +16,8 @@ from typing import Any
 
 from chalice import Blueprint
 
-from chalicelib import events
+from chalicelib import batch, events
+from chalicelib.batch import Policy
 from chalicelib.events.delivery import consume
 from chalicelib.jsonlog import get_logger
 from chalicelib.orders.container import orders
@@ -33,29 +34,20 @@ CLAIM_HOLD_S = 60
 INBOX_KEEP_S = 7 * 24 * 3600
 
 
-def _value(image: dict[str, Any] | None, name: str) -> Any:
-    attribute = (image or {}).get(name) or {}
-    if "S" in attribute:
-        return attribute["S"]
-    if "N" in attribute:
-        return float(attribute["N"]) if "." in attribute["N"] else int(attribute["N"])
-    return None
-
-
 def _items(image: dict[str, Any]) -> list[dict[str, int]]:
     return [
         {"product_id": int(line["product_id"]), "quantity": int(line["quantity"])}
-        for line in json.loads(_value(image, "lines") or "[]")
+        for line in json.loads(image.get("lines") or "[]")
     ]
 
 
 def event_of(record: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
     """(type, data) of the domain event a stream record of the orders table stands for, if any."""
     stream = record["dynamodb"]
-    kind = stream["Keys"]["pk"]["S"].split("#", 1)[0]
-    new, old = stream.get("NewImage"), stream.get("OldImage")
+    kind, _, key = batch.image(stream["Keys"])["pk"].partition("#")
+    new, old = batch.image(stream.get("NewImage")), batch.image(stream.get("OldImage"))
     if kind == "CART":
-        user_id = stream["Keys"]["pk"]["S"].split("#", 1)[1]
+        user_id = key
         items = _items(new) if new else []
         return "cart.updated", {
             "user_id": user_id,
@@ -64,20 +56,20 @@ def event_of(record: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
         }
     if kind == "ORDER" and new and "status" in new:
         data = {
-            "order_id": _value(new, "order_id"),
-            "user_id": _value(new, "user_id"),
+            "order_id": new.get("order_id"),
+            "user_id": new.get("user_id"),
             "items": _items(new),
-            "total_cents": _value(new, "total_cents"),
-            "currency": _value(new, "currency"),
+            "total_cents": new.get("total_cents"),
+            "currency": new.get("currency"),
         }
-        if old is None:
-            return "order.created", {**data, "status": _value(new, "status")}
-        if _value(old, "status") != _value(new, "status"):
-            return "order.status_changed", {**data, "from": _value(old, "status"), "to": _value(new, "status")}
+        if not old:
+            return "order.created", {**data, "status": new["status"]}
+        if old.get("status") != new["status"]:
+            return "order.status_changed", {**data, "from": old.get("status"), "to": new["status"]}
         return None
     if kind == "PAYMENT" and new and "status" in new:
         data = {
-            name: _value(new, attribute)
+            name: new.get(attribute)
             for name, attribute in (
                 ("payment_id", "payment_id"),
                 ("order_id", "order_id"),
@@ -88,9 +80,9 @@ def event_of(record: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
                 ("decline_code", "decline_code"),
             )
         }
-        if old is None:
+        if not old:
             return "payment.processed", data
-        if _value(new, "status") == "refunded" and _value(old, "status") != "refunded":
+        if new["status"] == "refunded" and old.get("status") != "refunded":
             return "payment.refunded", data
     return None
 
@@ -123,10 +115,7 @@ def on_orders_change(event: Any) -> dict[str, Any]:
         log.exception("could not publish orders events", extra={"events": len(published)})
         refused = {envelope["id"] for envelope in published.values()}
     failed += [sequence for sequence, envelope in published.items() if envelope["id"] in refused]
-    # Stream semantics: the runtime (or Lambda) retries from the first failed record.
-    order = [r.sequence_number for r in records]
-    first = min(failed, key=order.index) if failed else None
-    return {"batchItemFailures": [{"itemIdentifier": first}] if first else []}
+    return batch.report(records, failed, Policy.FROM_FIRST_FAILURE)
 
 
 @handlers.schedule("rate(1 minute)")

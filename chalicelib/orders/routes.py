@@ -3,18 +3,15 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
-
 from chalice import Response
 
 from chalicelib.errors import BadRequest
 from chalicelib.http import errors
-from chalicelib.http.etag import parse_if_match
-from chalicelib.http.requests import json_body
+from chalicelib.http.etag import json_with_etag
+from chalicelib.http.requests import route_body
 from chalicelib.http.routing import ApiBlueprint, QueryParam, json_response
 from chalicelib.orders.container import orders
-from chalicelib.orders.errors import InsufficientStock
+from chalicelib.orders.errors import PaymentDeclined
 from chalicelib.principal import current_principal
 
 api = ApiBlueprint(__name__)
@@ -68,7 +65,7 @@ def view_cart():
     **WRITE,
 )
 def add_to_cart():
-    data = json_body(api.current_request, "cart-add")
+    data = route_body(api.current_request)
     view = orders().carts.add(current_principal().user_id, data["product_id"], data.get("quantity", 1))
     return _cart(view)
 
@@ -84,7 +81,7 @@ def add_to_cart():
     **WRITE,
 )
 def set_cart_quantity(product_id):
-    data = json_body(api.current_request, "cart-quantity")
+    data = route_body(api.current_request)
     return _cart(orders().carts.set_quantity(current_principal().user_id, _product_id(product_id), data["quantity"]))
 
 
@@ -132,10 +129,7 @@ def clear_cart():
     **WRITE,
 )
 def place_order():
-    try:
-        order = orders().orders.place(current_principal())
-    except InsufficientStock as exc:
-        return errors.problem(409, exc.slug, exc.title, exc.detail, items=exc.items)
+    order = orders().orders.place(current_principal())
     return json_response(order, status=201, headers={"Location": f"/api/v1/orders/{order['id']}"})
 
 
@@ -169,13 +163,7 @@ def list_orders():
     **READ,
 )
 def get_order(order_id):
-    order = orders().orders.get(current_principal(), order_id)
-    etag = '"' + hashlib.sha256(json.dumps(order, sort_keys=True).encode()).hexdigest()[:32] + '"'
-    wanted = parse_if_match(api.current_request.headers.get("if-none-match")) or []
-    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
-    if etag in wanted:
-        return Response(body="", status_code=304, headers=headers)
-    return json_response(order, headers=headers)
+    return json_with_etag(api.current_request, orders().orders.get(current_principal(), order_id))
 
 
 @api.route(
@@ -206,7 +194,7 @@ def cancel_order(order_id):
     tags=ORDERS,
 )
 def set_order_status(order_id):
-    data = json_body(api.current_request, "order-status")
+    data = route_body(api.current_request)
     return json_response(orders().orders.set_status(current_principal(), order_id, data["status"]))
 
 
@@ -234,22 +222,12 @@ def set_order_status(order_id):
 )
 def process_payment():
     request = api.current_request
-    data = json_body(request, "payment-process")
+    data = route_body(request)
     result = orders().payments.process(current_principal(), request.headers.get("idempotency-key"), data)
     headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
-    payment = result.payment
-    if payment["status"] == "declined":
-        detail = f"The card was declined ({payment['decline_code']}); the order is still pending payment"
-        return errors.problem(
-            402,
-            "payment-declined",
-            "Payment declined",
-            detail,
-            headers=headers,
-            decline_code=payment["decline_code"],
-            payment=payment,
-        )
-    return json_response(payment, headers=headers)
+    if result.payment["status"] == "declined":
+        return errors.problem_for(PaymentDeclined(result.payment), headers)
+    return json_response(result.payment, headers=headers)
 
 
 @api.route(

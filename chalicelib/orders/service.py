@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import hashlib
 import json
@@ -23,6 +22,7 @@ from typing import Any
 
 from chalicelib.cache import Cache
 from chalicelib.errors import BadRequest, Conflict, DomainError, NotFound, UnprocessableEntity
+from chalicelib.http import paging
 from chalicelib.orders.errors import InsufficientStock
 from chalicelib.orders.model import (
     UNPAID_STATUS,
@@ -218,16 +218,15 @@ def order_view(order: Order, with_history: bool = True) -> dict[str, Any]:
 
 
 def encode_cursor(after: str) -> str:
-    return base64.urlsafe_b64encode(after.encode()).decode().rstrip("=")
+    return paging.encode_cursor(after)
+
+
+def _is_order_key(after: Any) -> bool:
+    return isinstance(after, str) and after.startswith("ORDER#") and after.count("#") == 2
 
 
 def decode_cursor(cursor: str) -> str:
-    try:
-        after = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("The cursor is not one this API issued") from None
-    if not after.startswith("ORDER#") or after.count("#") != 2:
-        raise BadRequest("The cursor is not one this API issued")
+    after: str = paging.decode_cursor(cursor, _is_order_key)
     return after
 
 

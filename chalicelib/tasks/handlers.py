@@ -10,7 +10,8 @@ from typing import Any
 
 from chalice import Blueprint
 
-from chalicelib import events
+from chalicelib import batch, events
+from chalicelib.batch import Policy
 from chalicelib.jsonlog import get_logger
 from chalicelib.resources import queue_name, stream_arn
 from chalicelib.tasks.container import tasks
@@ -34,35 +35,25 @@ def sweep_tasks(event: Any) -> dict[str, int]:
     return counts
 
 
-def _number(image: dict[str, Any], name: str) -> int | None:
-    value = image.get(name)
-    return int(value["N"]) if isinstance(value, dict) and "N" in value else None
-
-
-def _string(image: dict[str, Any], name: str) -> str | None:
-    value = image.get(name)
-    return value.get("S") if isinstance(value, dict) else None
-
-
 def _outcome_event(record: Any) -> dict[str, Any] | None:
-    new, old = record.new_image or {}, record.old_image or {}
-    status = _string(new, "status")
-    if record.event_name != "MODIFY" or status not in OUTCOME_EVENTS or _string(old, "status") == status:
+    new, old = batch.image(record.new_image), batch.image(record.old_image)
+    status = new.get("status")
+    if record.event_name != "MODIFY" or status not in OUTCOME_EVENTS or old.get("status") == status:
         return None
     data: dict[str, Any] = {
-        "task_id": _string(new, "task_id"),
-        "user_id": _string(new, "owner_id"),
-        "name": _string(new, "name"),
-        "kind": _string(new, "kind"),
+        "task_id": new.get("task_id"),
+        "user_id": new.get("owner_id"),
+        "name": new.get("name"),
+        "kind": new.get("kind"),
         "status": status,
-        "attempts": _number(new, "attempts"),
-        "finished_at": iso(_number(new, "finished_at")),
+        "attempts": new.get("attempts"),
+        "finished_at": iso(new.get("finished_at")),
     }
     if status == COMPLETED:
-        result = _string(new, "result")
+        result = new.get("result")
         data["result"] = json.loads(result) if result else None
     else:
-        data["last_error"] = _string(new, "last_error")
+        data["last_error"] = new.get("last_error")
     event_type = OUTCOME_EVENTS[status]
     return events.envelope(event_type, data, event_id=events.stream_event_id(record.event_id, event_type))
 
@@ -74,13 +65,12 @@ def publish_task_outcomes(event: Any) -> dict[str, Any]:
     right after its write."""
     records = list(event)
     outcomes = {record.sequence_number: _outcome_event(record) for record in records}
-    batch = [e for e in outcomes.values() if e is not None]
-    refused = events.publish_many(batch)
+    announced = [e for e in outcomes.values() if e is not None]
+    refused = events.publish_many(announced)
     if refused:
         log.error("could not publish task outcomes", extra={"event_ids": sorted(refused)})
-    # Stream semantics: retried from the first record whose event was refused.
-    first = next((seq for seq, e in outcomes.items() if e is not None and e["id"] in refused), None)
-    return {"batchItemFailures": [{"itemIdentifier": first}] if first else []}
+    failed = [seq for seq, e in outcomes.items() if e is not None and e["id"] in refused]
+    return batch.report(records, failed, Policy.FROM_FIRST_FAILURE)
 
 
 @handlers.on_dynamodb_record(stream_arn=stream_arn("tasks"), batch_size=100, starting_position="TRIM_HORIZON")
@@ -91,12 +81,12 @@ def dispatch_new_tasks(event: Any) -> dict[str, Any]:
     records = list(event)
     due = {}
     for record in records:
-        image = record.new_image or {}
-        if record.event_name != "INSERT" or image.get("status", {}).get("S") != "pending":
+        image = batch.image(record.new_image)
+        if record.event_name != "INSERT" or image.get("status") != "pending":
             continue
-        due_at = _number(image, "due_at")
-        if due_at is not None and tasks().dispatcher.due_soon(due_at):
-            due[record.sequence_number] = record.keys["task_id"]["S"]
+        due_at = image.get("due_at")
+        if due_at is not None and tasks().dispatcher.due_soon(int(due_at)):
+            due[record.sequence_number] = batch.image(record.keys)["task_id"]
     failed = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=min(len(due), DISPATCH_THREADS) or 1) as pool:
         futures = {sequence: pool.submit(tasks().dispatcher.dispatch, task_id) for sequence, task_id in due.items()}
@@ -106,9 +96,8 @@ def dispatch_new_tasks(event: Any) -> dict[str, Any]:
             except Exception:
                 log.exception("early dispatch failed", extra={"task_id": due[sequence]})
                 failed.append(sequence)
-    # Stream semantics: retried from the first failure; a task already claimed is not claimed twice.
-    first = next((r.sequence_number for r in records if r.sequence_number in failed), None)
-    return {"batchItemFailures": [{"itemIdentifier": first}] if first else []}
+    # Retried from the first failure; a task already claimed is not claimed twice.
+    return batch.report(records, failed, Policy.FROM_FIRST_FAILURE)
 
 
 def _run(body: str) -> str:
@@ -128,7 +117,7 @@ def run_tasks(event: Any) -> dict[str, Any]:
             except Exception:
                 # Storage or queue trouble: SQS delivers the message again.
                 log.exception("task message failed", extra={"message_id": message_id})
-                failures.append({"itemIdentifier": message_id})
+                failures.append(message_id)
                 continue
             log.info("task message handled", extra={"message_id": message_id, "outcome": outcome})
-    return {"batchItemFailures": failures}
+    return batch.report(records, failures, Policy.MESSAGES)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalicelib.errors import BadRequest
 from chalicelib.http.etag import json_with_etag
-from chalicelib.http.requests import json_body
+from chalicelib.http.requests import route_body
 from chalicelib.http.routing import ApiBlueprint, QueryParam, json_response
 from chalicelib.principal import current_principal
 from chalicelib.tasks.container import tasks
@@ -38,7 +38,7 @@ def _limit() -> int:
     **WRITE,
 )
 def create_task():
-    task = tasks().service.create(current_principal(), json_body(api.current_request, "task-create"))
+    task = tasks().service.create(current_principal(), route_body(api.current_request))
     return json_response(task, status=201, headers={"Location": f"/api/v1/tasks/{task['id']}"})
 
 

@@ -31,6 +31,7 @@ from typing import Any
 from chalicelib import schemas
 from chalicelib.config import Settings
 from chalicelib.errors import BadRequest, Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from chalicelib.http import paging
 from chalicelib.jsonlog import get_logger
 from chalicelib.principal import Principal
 from chalicelib.tasks.kinds import DEFAULT_KIND, Kind, Permanent, Run
@@ -44,8 +45,7 @@ from chalicelib.tasks.model import (
     Task,
     TaskStorage,
     Transition,
-    decode_cursor,
-    encode_cursor,
+    is_cursor_key,
 )
 
 log = get_logger("tasks")
@@ -245,7 +245,7 @@ class TaskService:
             raise BadRequest(f"limit must be between 1 and {MAX_PAGE}")
         if status is not None and status not in STATUSES:
             raise BadRequest(f"status must be one of {', '.join(STATUSES)}")
-        after = decode_cursor(cursor) if cursor else None
+        after = paging.decode_cursor(cursor, is_cursor_key) if cursor else None
         items: list[Task] = []
         has_more = False
         for item in self.store.owned(principal.user_id, status, after, limit + 1):
@@ -254,7 +254,7 @@ class TaskService:
                 break
             items.append(item)
         last = items[-1] if has_more else None
-        next_cursor = encode_cursor({"task_id": last.task_id, "created_key": last.created_key}) if last else None
+        next_cursor = paging.encode_cursor({"task_id": last.task_id, "created_key": last.created_key}) if last else None
         return Page([view(item) for item in items], next_cursor)
 
     def summary(self, owner_id: str, since_epoch_s: float) -> dict[str, int]:

@@ -16,6 +16,7 @@ from chalice import Chalice
 from chalicelib import clients, composition
 from chalicelib.config import get_settings
 from devstack.services import OpenSearchService, free_port
+from tests.support.moto import in_process_aws
 
 
 @pytest.fixture(scope="module")
@@ -29,17 +30,8 @@ def opensearch() -> Iterator[str]:
 @pytest.fixture
 def invoke(opensearch, monkeypatch) -> Iterator[Callable[[str, list[str]], dict[str, Any]]]:
     """Call a handler by name with SQS messages (bodies); the tables, queues and index exist."""
-    from moto import mock_aws
-
-    monkeypatch.setenv("OPENSEARCH_URL", opensearch)
-    monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")
-    monkeypatch.setenv("RESOURCE_PREFIX", f"consumers{free_port()}")
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(name, "testing")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    get_settings.cache_clear()
-    clients.reset()
-    with mock_aws():
+    redis_url = f"redis://127.0.0.1:{free_port()}/0"
+    with in_process_aws(monkeypatch, "consumers", OPENSEARCH_URL=opensearch, REDIS_URL=redis_url) as settings:
         from chalicelib import declarations, resources  # noqa: F401  (declarations fill the registry)
         from chalicelib.audit.handlers import handlers as audit_handlers
         from chalicelib.catalog.handlers import handlers as catalog_handlers
@@ -47,7 +39,6 @@ def invoke(opensearch, monkeypatch) -> Iterator[Callable[[str, list[str]], dict[
         from chalicelib.orders.handlers import handlers as orders_handlers
         from devstack import bootstrap
 
-        settings = get_settings()
         for key in ("catalog", "orders", "audit"):
             bootstrap.create_table(resources.TABLES[key], settings)
         bootstrap.bootstrap_search(settings)
@@ -77,8 +68,6 @@ def invoke(opensearch, monkeypatch) -> Iterator[Callable[[str, list[str]], dict[
 
         yield call
     composition.wire()
-    get_settings.cache_clear()
-    clients.reset()
 
 
 def bus_message(event_type: str, data: dict[str, Any], event_id: str | None = None) -> str:

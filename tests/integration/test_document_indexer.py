@@ -11,11 +11,12 @@ from collections.abc import Iterator
 import pytest
 from chalice import Chalice
 
-from chalicelib import clients
-from chalicelib.config import Settings, get_settings
+from chalicelib import clients, composition
+from chalicelib.config import get_settings
 from chalicelib.documents.indexer import index_id
 from chalicelib.documents.tree import object_ids
 from devstack.services import OpenSearchService, free_port
+from tests.support.moto import in_process_aws, queues_and_buses
 from tests.support.plans import plan, plan_service
 
 
@@ -30,32 +31,19 @@ def opensearch() -> Iterator[str]:
 @pytest.fixture
 def handler(opensearch, monkeypatch):
     """The real handler, with OpenSearch at osmem, AWS in moto's in-process mock, no Redis."""
-    from moto import mock_aws
-
-    monkeypatch.setenv("OPENSEARCH_URL", opensearch)
-    monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")
-    monkeypatch.setenv("RESOURCE_PREFIX", f"idx{free_port()}")
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(name, "testing")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    get_settings.cache_clear()
-    clients.reset()
-    with mock_aws():
-        from chalicelib import declarations, resources  # noqa: F401  (declarations fill the registry)
+    redis_url = f"redis://127.0.0.1:{free_port()}/0"
+    with in_process_aws(monkeypatch, "idx", OPENSEARCH_URL=opensearch, REDIS_URL=redis_url) as settings:
         from devstack import bootstrap
 
-        settings = Settings.from_env()
-        queues = {key: bootstrap.create_queue(spec, settings) for key, spec in resources.QUEUES.items()}
-        for spec in resources.EVENT_BUSES.values():
-            bootstrap.create_event_bus(spec, queues, settings)
+        queues_and_buses(settings)
         bootstrap.bootstrap_search(settings)
         from chalicelib.documents import handlers
 
+        composition.wire(settings)
         app = Chalice("indexer-test")
         app.register_blueprint(handlers.handlers)
         yield lambda records: app.handler_map["on_document_change"]({"Records": records}, None)
-    get_settings.cache_clear()
-    clients.reset()
+    composition.wire()
 
 
 _sequence = iter(range(1000, 100000))

@@ -12,7 +12,7 @@ from chalicelib import schemas
 from chalicelib.errors import BadRequest
 from chalicelib.http import forms
 from chalicelib.http.middleware import http_middleware
-from chalicelib.http.requests import json_body
+from chalicelib.http.requests import json_body, route_body
 from chalicelib.http.routing import ApiBlueprint, check_path_parameters, json_response
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -32,11 +32,11 @@ def http():
 
     @api.route("/cart", ("POST",), summary="flat", request_schema="cart-add")
     def cart():
-        return json_response(json_body(api.current_request, "cart-add"))
+        return json_response(route_body(api.current_request))
 
     @api.route("/keys", ("POST",), summary="arrays", request_schema="api-key-create")
     def keys():
-        return json_response(json_body(api.current_request, "api-key-create"))
+        return json_response(route_body(api.current_request))
 
     @api.route("/plans", ("POST",), summary="nested", request_schema="plan")
     def plans():

@@ -68,9 +68,13 @@ def test_a_conflicting_redeclaration_raises_and_keeps_the_first(registries: dict
 
 
 def test_the_platform_declares_its_event_plumbing() -> None:
-    assert resources.QUEUES["events"] == QueueSpec(key="events", visibility_timeout_s=30, max_receive_count=3)
+    # The `make events` tap: the local cloud's own queue, fed by a rule of the local cloud alone.
+    assert resources.QUEUES["events"] == QueueSpec(
+        key="events", visibility_timeout_s=30, max_receive_count=3, local_only=True
+    )
     bus = resources.EVENT_BUSES["events"]
-    assert bus.key == "events"
+    assert bus.key == "events" and bus.local_tap == "events"
+    assert "events" not in resources.deployed_queues()
     # Each rule feeds a consumer's own declared queue.
     assert all(queue_key in resources.QUEUES for _, _, queue_key in bus.rules)
 

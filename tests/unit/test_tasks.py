@@ -7,10 +7,10 @@ import dataclasses
 import datetime
 import threading
 from collections.abc import Iterator
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from chalice.app import DynamoDBRecord
 
 from chalicelib import clients
 from chalicelib.config import Settings, get_settings
@@ -238,17 +238,22 @@ def test_completed_and_failed_tasks_are_published_once_per_transition(monkeypatc
     published: list[dict[str, Any]] = []
     monkeypatch.setattr(handlers.events, "publish_many", lambda batch: published.extend(batch) or set())
 
-    def record(seq: str, old: str, new: str, **fields: Any) -> SimpleNamespace:
-        """The attributes of Chalice's DynamoDBRecord the handler reads."""
+    def record(seq: str, old: str, new: str, **fields: Any) -> DynamoDBRecord:
+        """Chalice's record of a stream record in Lambda's shape."""
         image = {"task_id": {"S": "t1"}, "owner_id": {"S": "u1"}, "name": {"S": "n"}, "kind": {"S": "record"}}
         image |= {"attempts": {"N": "1"}, "finished_at": {"N": "1893499205000"}, **fields}
-        return SimpleNamespace(
-            event_id=f"e{seq}",
-            event_name="MODIFY",
-            sequence_number=seq,
-            old_image={**image, "status": {"S": old}},
-            new_image={**image, "status": {"S": new}},
-        )
+        stream = {
+            "ApproximateCreationDateTime": 1893499205,
+            "Keys": {"task_id": {"S": "t1"}},
+            "SequenceNumber": seq,
+            "SizeBytes": 100,
+            "StreamViewType": "NEW_AND_OLD_IMAGES",
+            "OldImage": {**image, "status": {"S": old}},
+            "NewImage": {**image, "status": {"S": new}},
+        }
+        arn = "arn:aws:dynamodb:us-east-1:000000000000:table/tasks/stream/1"
+        raw = {"eventID": f"e{seq}", "eventName": "MODIFY", "awsRegion": "us-east-1", "eventSourceARN": arn}
+        return DynamoDBRecord({**raw, "dynamodb": stream}, None)
 
     batch = [
         record("1", "queued", "running"),
