@@ -24,15 +24,18 @@ run: install
 reset: install
 	@$(PY) -m devstack.reset
 
-## make test: lint, format check, unit + integration + e2e tests
+## make test: lint, format check, import contracts, unit + integration + e2e tests
 test: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-logo
 	$(VENV)/bin/pytest
 
+## make lint: ruff, and the import contracts of pyproject.toml (layers, independent contexts, no cycles)
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-logo
 
 format: install
 	$(VENV)/bin/ruff check --fix .

@@ -1,10 +1,13 @@
-"""The Chalice application: wiring only. Each context brings its own blueprint and handlers."""
+"""The Chalice application: wiring only. Each context brings its own blueprint and handlers;
+chalicelib/composition.py builds the contexts and plugs one context's ports into another's; the
+identity context authenticates the callers of every protected route."""
 
 from chalice import Chalice
 
-from chalicelib import jsonlog
+from chalicelib import composition, jsonlog
 from chalicelib.audit.handlers import handlers as audit_handlers
 from chalicelib.audit.routes import api as audit_api
+from chalicelib.auth.guard import authenticate
 from chalicelib.auth.handlers import handlers as auth_handlers
 from chalicelib.auth.routes import api as auth_api
 from chalicelib.catalog.handlers import handlers as catalog_handlers
@@ -25,6 +28,7 @@ from chalicelib.tasks.routes import api as tasks_api
 
 settings = get_settings()
 jsonlog.configure(settings.log_level)
+composition.wire()
 
 app = Chalice(app_name="serverless-platform")
 app.register_middleware(http_middleware, "http")
@@ -40,7 +44,7 @@ for api in (
     audit_api,
     console_api,
 ):
-    app.register_blueprint(api.blueprint)
+    app.register_blueprint(api.mount(authenticate))
 for handlers in (
     auth_handlers,
     document_handlers,

@@ -40,12 +40,12 @@ def raw_batch_writes(items: list[dict[str, Any]]) -> float:
     import boto3
 
     from chalicelib.catalog.products import Product
+    from chalicelib.catalog.resources import CATALOG_TABLE
     from chalicelib.config import get_settings
-    from chalicelib.resources import TABLES
     from devstack.bootstrap import create_table
 
     # The catalog table's own shape, stream included: moto records a stream image per write.
-    spec = dataclasses.replace(TABLES["catalog"], key=SCRATCH)
+    spec = dataclasses.replace(CATALOG_TABLE, key=SCRATCH)
     table = boto3.resource("dynamodb", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="us-east-1").Table(
         create_table(spec, get_settings())["name"]
     )
@@ -89,9 +89,9 @@ def raw_bulk(items: list[dict[str, Any]]) -> float:
 
 
 def ingestion(items: list[dict[str, Any]], page_size: int) -> dict[str, Any]:
-    from chalicelib.catalog.container import ingestor
+    from chalicelib.catalog.container import catalog
 
-    report = ingestor().run(items, page_size=page_size)
+    report = catalog().ingestor().run(items, page_size=page_size)
     assert not report.skipped and not report.index_failures, report.to_json()
     return report.to_json()
 
@@ -106,6 +106,9 @@ def measure(count: int, page_size: int) -> dict[str, Any]:
             AWS_ACCESS_KEY_ID="testing",
             AWS_SECRET_ACCESS_KEY="testing",
         )
+        from chalicelib import composition
+
+        composition.wire()
         items = products(count, seed=42)
         write_rate = raw_batch_writes(items)
         bulk_rate = raw_bulk(items)

@@ -9,7 +9,7 @@ cloud or LocalStack.
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib.config import Settings, get_settings
 
@@ -103,3 +103,33 @@ def reset() -> None:
     """Forget every client (tests that switch endpoints, forked workers)."""
     with _lock:
         _clients.clear()
+
+
+class Clients(Protocol):
+    """The clients a composition root hands to its context (tests hand in fakes)."""
+
+    def aws(self, service: str) -> Any: ...
+
+    def opensearch(self) -> OpenSearch: ...
+
+    def redis(self) -> Redis: ...
+
+
+class _SettingsClients:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def aws(self, service: str) -> Any:
+        return aws(service, self.settings)
+
+    def opensearch(self) -> OpenSearch:
+        return opensearch(self.settings)
+
+    def redis(self) -> Redis:
+        return redis(self.settings)
+
+
+def of(settings: Settings) -> Clients:
+    """The clients of `settings`: each made on first use and shared by the whole process, like
+    the functions above."""
+    return _SettingsClients(settings)

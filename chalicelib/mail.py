@@ -1,6 +1,13 @@
-"""Sending email through SES (moto's SES locally; `make outbox` shows what was sent)."""
+"""Sending email through SES (moto's SES locally; `make outbox` shows what was sent), and how
+addresses compare.
+
+An address is matched by its key wherever one is looked up: an account's (chalicelib/auth), an
+alert recipient's and its hourly mail cap (chalicelib/observability).
+"""
 
 from __future__ import annotations
+
+import unicodedata
 
 from chalicelib import clients
 from chalicelib.config import get_settings
@@ -18,3 +25,8 @@ def send_email(to: str, subject: str, text: str) -> str:
         },
     )
     return response["MessageId"]
+
+
+def email_key(address: str) -> str:
+    """What must be unique among email addresses: NFKC-normalised and case-folded."""
+    return unicodedata.normalize("NFKC", address).casefold()

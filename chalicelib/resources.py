@@ -1,18 +1,21 @@
-"""The one declaration of every table, queue, event bus and search index.
+"""The vocabulary of declared resources: tables, queues, event buses and their rules, search
+indexes and secrets, and the registry every declaration lands in.
 
-The local bootstrap (devstack/bootstrap.py), the LocalStack init hook and the CDK stack
-(infrastructure/) all read these specs, so a table added here exists everywhere and the
-three cannot drift. Names are logical keys; `Settings.resource_name` turns a key into the
-deployed name (prefix + key).
+Each context declares its own resources in its `resources.py` (chalicelib/<context>/resources.py),
+including the bus rules that feed its queues; chalicelib/declarations.py imports them all. The
+local bootstrap (devstack/bootstrap.py), the LocalStack init hook and the CDK stack
+(infrastructure/) read the registry after that import, so a table added in a context exists
+everywhere and the three cannot drift. Names are logical keys; `Settings.resource_name` turns a
+key into the deployed name (prefix + key). This module knows no context.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from chalicelib.config import Settings, get_settings
-from chalicelib.documents.tree import JOIN_FIELD, RELATIONS
 
 KeyType = Literal["S", "N", "B"]
 
@@ -103,13 +106,37 @@ class EventBusSpec:
         return f"{self.key}-tap"
 
 
+@dataclass(frozen=True)
+class EventRule:
+    """A rule of a declared bus that forwards the events whose type starts with one of
+    `detail_types` to `queue`: declared by the context that consumes the queue."""
+
+    key: str
+    detail_types: tuple[str, ...]
+    queue: str
+    bus: str = "events"
+
+
 TABLES: dict[str, TableSpec] = {}
 QUEUES: dict[str, QueueSpec] = {}
 SEARCH_INDEXES: dict[str, SearchIndexSpec] = {}
 EVENT_BUSES: dict[str, EventBusSpec] = {}
 SECRETS: dict[str, SecretSpec] = {}
 
-Spec = TableSpec | QueueSpec | SearchIndexSpec | EventBusSpec | SecretSpec
+Spec = TableSpec | QueueSpec | SearchIndexSpec | EventBusSpec | SecretSpec | EventRule
+
+
+def _add_rule(rule: EventRule) -> None:
+    """A rule joins its bus's spec, so everything that creates the bus creates its rules too."""
+    bus = EVENT_BUSES.get(rule.bus)
+    if bus is None:
+        raise ValueError(f"EventRule {rule.key!r} names the bus {rule.bus!r}, which is not declared")
+    entry = (rule.key, rule.detail_types, rule.queue)
+    existing = next((r for r in bus.rules if r[0] == rule.key), None)
+    if existing is not None and existing != entry:
+        raise ValueError(f"EventRule {rule.key!r} declared twice with different settings")
+    if existing is None:
+        EVENT_BUSES[rule.bus] = dataclasses.replace(bus, rules=(*bus.rules, entry))
 
 
 def declare(*specs: Spec) -> None:
@@ -122,6 +149,9 @@ def declare(*specs: Spec) -> None:
         SecretSpec: SECRETS,
     }
     for spec in specs:
+        if isinstance(spec, EventRule):
+            _add_rule(spec)
+            continue
         registry = registries[type(spec)]
         existing = registry.get(spec.key)
         if existing is not None and existing != spec:
@@ -130,41 +160,12 @@ def declare(*specs: Spec) -> None:
 
 
 # The platform's own plumbing: the bus that fans domain events out to the consumers' queues
-# (DESIGN.md §1, chalicelib/events), and in the local cloud its tap for `make events`.
+# (DESIGN.md §1, chalicelib/events), and in the local cloud its tap for `make events`. The
+# consumers with queues of their own declare the bus's rules beside their queues
+# (chalicelib/catalog, orders and audit).
 declare(
     QueueSpec(key="events", visibility_timeout_s=30, max_receive_count=3, local_only=True),
-    EventBusSpec(
-        key="events",
-        local_tap="events",
-        rules=(
-            # Consumers with queues of their own (chalicelib/catalog, chalicelib/orders, chalicelib/audit).
-            ("catalog-stock-refresh", ("order.created", "order.status_changed"), "catalog-stock"),
-            ("order-confirmation-mail", ("order.created",), "order-confirmations"),
-            ("audit-trail", ("user.", "cart.", "order.", "payment.", "task."), "audit"),
-        ),
-    ),
-)
-
-IDENTITY_MAIL_QUEUE = "identity-mail"
-
-# Identity (chalicelib/auth): users, uniqueness claims, refresh-token families, API keys and
-# password-reset tokens in one table (pk/sk), API keys listed per owner through gsi1. Its
-# stream publishes user.registered (chalicelib/auth/handlers.py).
-declare(
-    TableSpec(
-        key="identity",
-        hash_key=Key("pk"),
-        range_key=Key("sk"),
-        indexes=(Index("gsi1", Key("gsi1pk"), Key("gsi1sk")),),
-        stream=True,
-        ttl_attribute="expires_at",
-        stream_failure_queue="identity-stream-failures",
-    ),
-    QueueSpec(key="identity-stream-failures", dead_letter=False),
-    # Password-reset requests: the route only enqueues, so its answer takes the same time
-    # whether or not the address has an account; the consumer looks it up and mails the link.
-    QueueSpec(key=IDENTITY_MAIL_QUEUE),
-    SecretSpec(key="jwt-signing-keys", generator="chalicelib.auth.keys:new_keyring_secret"),
+    EventBusSpec(key="events", local_tap="events"),
 )
 
 
@@ -200,85 +201,3 @@ def queue_name(queue_key: str, settings: Settings | None = None) -> str:
     spec = QUEUES.get(queue_key)
     name = settings.resource_name(queue_key)
     return f"{name}.fifo" if spec is not None and spec.fifo else name
-
-
-# Documents (chalicelib/documents): every document type in one table keyed by owner and id
-# (pk `<owner>#<type>`, sk the objectId), so two owners may hold the same objectIds and "my
-# documents of a type" is one Query. Layout 2: layout 1 keyed by (type, id) alone. The stream
-# feeds the search indexer. Each searchable type has its own index behind an alias; plans use
-# a join field for parent-child search. Mappings are fixed (`dynamic: false`): no tenant's
-# documents can change how another's are indexed (chalicelib/documents/mapping.py).
-_DOCUMENT_FIELDS = {
-    "objectId": {"type": "keyword"},
-    "objectType": {"type": "keyword"},
-    "_org": {"type": "keyword"},
-    "_owner": {"type": "keyword"},
-    # The objectId of the stored document an index document belongs to (a plan, for its
-    # children), and when that document was last written (epoch ms).
-    "_root": {"type": "keyword"},
-    "_updated": {"type": "long"},
-}
-DOCUMENT_INDEX_VERSION = 2
-declare(
-    TableSpec(
-        key="documents",
-        hash_key=Key("pk"),
-        range_key=Key("doc_id"),
-        stream=True,
-        stream_failure_queue="documents-stream-failures",
-        # The index must catch up after an OpenSearch outage: about four minutes of backoff
-        # before a batch is given up to the failure queue (a bad record fails alone sooner
-        # only in the sense that it is retried too; see docs/documents.md).
-        stream_max_attempts=12,
-        layout=2,
-    ),
-    QueueSpec(key="documents-stream-failures", dead_letter=False),
-    SearchIndexSpec(
-        key="documents-plan",
-        mappings={
-            "dynamic": False,
-            "properties": {
-                **_DOCUMENT_FIELDS,
-                JOIN_FIELD: {"type": "join", "relations": RELATIONS},
-                "planType": {"type": "keyword"},
-                "creationDate": {"type": "keyword"},
-                "name": {"type": "text", "fields": {"raw": {"type": "keyword"}}},
-                "deductible": {"type": "double"},
-                "copay": {"type": "double"},
-            },
-        },
-        version=DOCUMENT_INDEX_VERSION,
-    ),
-    SearchIndexSpec(
-        key="documents-service",
-        mappings={
-            "dynamic": False,
-            "properties": {**_DOCUMENT_FIELDS, "name": {"type": "text", "fields": {"raw": {"type": "keyword"}}}},
-        },
-        version=DOCUMENT_INDEX_VERSION,
-    ),
-)
-
-
-def document_index_key(doc_type: str) -> str:
-    """The search index (alias) key of a document type: declared above, or made at registration."""
-    return f"documents-{doc_type}"
-
-
-def registered_type_index(doc_type: str, schema: dict[str, Any]) -> SearchIndexSpec:
-    """The index of a type a client registered at run time: what its schema declares, plus the
-    common fields, and nothing the documents themselves bring."""
-    from chalicelib.documents.mapping import properties_of
-
-    return SearchIndexSpec(
-        key=document_index_key(doc_type),
-        mappings={"dynamic": False, "properties": {**properties_of(schema), **_DOCUMENT_FIELDS}},
-        version=DOCUMENT_INDEX_VERSION,
-    )
-
-
-import chalicelib.audit.resources  # noqa: E402  (declarations)
-import chalicelib.catalog.resources  # noqa: E402  (declarations)
-import chalicelib.observability.resources  # noqa: E402  (declarations)
-import chalicelib.orders.resources  # noqa: E402  (declarations)
-import chalicelib.tasks.resources  # noqa: E402,F401  (declarations)

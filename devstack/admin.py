@@ -32,7 +32,10 @@ def main() -> int:
         AWS_ACCESS_KEY_ID="testing",
         AWS_SECRET_ACCESS_KEY="testing",
     )
-    from chalicelib.auth.container import identity_service
+    from chalicelib import composition
+    from chalicelib.auth.container import identity
+
+    composition.wire()
 
     username = input("Username: ").strip()
     email = input("Email: ").strip()
@@ -41,7 +44,7 @@ def main() -> int:
         print("The passwords do not match.", file=sys.stderr)
         return 1
     try:
-        profile = identity_service().ensure_admin(username, email, password)
+        profile = identity().service.ensure_admin(username, email, password)
     except ValidationFailed as exc:
         for error in exc.errors:
             print(f"{error.path}: {error.message}", file=sys.stderr)

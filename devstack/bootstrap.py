@@ -1,4 +1,4 @@
-"""Create every declared resource (chalicelib/resources.py) against an AWS-compatible endpoint.
+"""Create every declared resource (chalicelib/declarations.py) against an AWS-compatible endpoint.
 
 Idempotent: what exists is left alone (and its ARNs reported), what is missing is created.
 Used by the embedded local cloud and by LocalStack's init hook:
@@ -14,7 +14,7 @@ import json
 import sys
 from typing import Any
 
-from chalicelib import clients, resources
+from chalicelib import clients, declarations, resources  # noqa: F401  (declarations fill the registry)
 from chalicelib.config import Settings
 from chalicelib.resources import QueueSpec, TableSpec
 from chalicelib.search import ensure_index
@@ -169,7 +169,7 @@ def stream_env(described: dict[str, Any]) -> dict[str, str]:
 def load_declarations(modules: list[str]) -> None:
     """Import extra modules whose `declare(...)` calls add resources (a test app's, say).
 
-    The platform's own resources are all in chalicelib/resources.py, already imported.
+    The platform's own resources are all in chalicelib/declarations.py, already imported.
     These must not import app.py: it needs the stream ARNs the bootstrap produces.
     """
     import importlib

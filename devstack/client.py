@@ -1,5 +1,5 @@
 """For the command-line tools that work on a running local cloud (`make ingest`, `make seed`,
-`make events`): point this process's settings at the stack's services."""
+`make events`): point this process's settings at the stack's services, and wire the contexts."""
 
 from __future__ import annotations
 
@@ -25,4 +25,7 @@ def connect(port: str | None = None) -> bool:
         AWS_ACCESS_KEY_ID="testing",
         AWS_SECRET_ACCESS_KEY="testing",
     )
+    from chalicelib import composition
+
+    composition.wire()
     return True

@@ -289,12 +289,12 @@ class LocalCloud:
         username, password = os.environ.get("ADMIN_USERNAME"), os.environ.get("ADMIN_PASSWORD")
         if not (username and password) or self.options.app != "app:app":
             return
-        from chalicelib.auth.container import identity_service
+        from chalicelib.auth.container import identity
         from chalicelib.errors import ValidationFailed
 
         email = os.environ.get("ADMIN_EMAIL") or f"{username}@example.com"
         try:
-            profile = identity_service().ensure_admin(username, email, password)
+            profile = identity().service.ensure_admin(username, email, password)
         except ValidationFailed as exc:
             reasons = "; ".join(f"{e.path}: {e.message}" for e in exc.errors)
             raise SystemExit(f"ADMIN_USERNAME/ADMIN_PASSWORD refused: {reasons}") from None

@@ -37,11 +37,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not connect():
         return 1
-    from chalicelib.catalog.container import ingestor
+    from chalicelib.catalog.container import catalog
     from chalicelib.errors import DomainError
 
     try:
-        report = ingestor(args.cache_dir).run(args.source, page_size=args.page_size, progress=progress_bar)
+        report = catalog().ingestor(args.cache_dir).run(args.source, page_size=args.page_size, progress=progress_bar)
     except DomainError as exc:
         print(f"\n{exc.detail}", file=sys.stderr)
         return 1

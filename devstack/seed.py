@@ -21,7 +21,7 @@ from devstack.client import connect
 from devstack.demo_catalog import products
 
 if TYPE_CHECKING:
-    from chalicelib.auth.principal import Principal
+    from chalicelib.principal import Principal
 
 PRODUCTS = 200
 SEED = 7
@@ -40,13 +40,13 @@ ADVANCE = {"shipped": ("shipped",), "delivered": ("shipped", "delivered")}
 
 
 def shopper(username: str) -> Principal:
-    from chalicelib.auth.container import identity_service
+    from chalicelib.auth.container import identity
     from chalicelib.errors import Conflict
 
-    identity = identity_service()
+    accounts = identity().service
     # An account made by an earlier run is kept as it is.
     with contextlib.suppress(Conflict):
-        identity.register(
+        accounts.register(
             {
                 "username": username,
                 "email": f"{username}@shop.example",
@@ -55,8 +55,8 @@ def shopper(username: str) -> Principal:
                 "first_name": username.capitalize(),
             }
         )
-    access = identity.login(username, PASSWORD, client="seed")["access"]
-    return identity.authenticate_bearer(access)
+    access = accounts.login(username, PASSWORD, client="seed")["access"]
+    return accounts.authenticate_bearer(access)
 
 
 def lines_of(positions: dict[int, int], stocked: list[int]) -> dict[int, int]:
@@ -64,12 +64,12 @@ def lines_of(positions: dict[int, int], stocked: list[int]) -> dict[int, int]:
 
 
 def fill_cart(user_id: str, lines: dict[int, int]) -> None:
-    from chalicelib.orders.container import cart_service, orders_store
+    from chalicelib.orders.container import orders
 
-    cart = orders_store().cart(user_id)
+    cart = orders().store.cart(user_id)
     if (cart.quantities() if cart else {}) == lines:
         return
-    carts = cart_service()
+    carts = orders().carts
     carts.clear(user_id)
     for product_id, quantity in lines.items():
         carts.add(user_id, product_id, quantity)
@@ -78,38 +78,37 @@ def fill_cart(user_id: str, lines: dict[int, int]) -> None:
 def place_orders(
     principal: Principal, admin: Principal, orders: list[tuple[dict[int, int], str]], stocked: list[int]
 ) -> int:
-    from chalicelib.auth.container import identity_service
-    from chalicelib.orders.container import order_service, orders_store, payment_service
+    from chalicelib.orders.container import orders as shop
 
-    if orders_store().orders_of(principal.user_id, None, 1)[0]:
+    if shop().store.orders_of(principal.user_id, None, 1)[0]:
         return 0
-    email = identity_service().profile(principal)["email"]
     for n, (positions, status) in enumerate(orders):
         fill_cart(principal.user_id, lines_of(positions, stocked))
-        order = order_service().place(principal, email)
+        order = shop().orders.place(principal)
         if status == "cancelled":
-            order_service().cancel(principal, order["id"])
+            shop().orders.cancel(principal, order["id"])
         elif status != "pending_payment":
             request = {"order_id": order["id"], "payment_method_id": "pm_card_visa"}
-            payment_service().process(principal, f"seed-{principal.username}-{n}", request)
+            shop().payments.process(principal, f"seed-{principal.username}-{n}", request)
             for step in ADVANCE.get(status, ()):
-                order_service().set_status(admin, order["id"], step)
+                shop().orders.set_status(admin, order["id"], step)
     return len(orders)
 
 
 def main() -> int:
     if not connect():
         return 1
-    from chalicelib.auth.container import identity_service
-    from chalicelib.catalog.container import catalog_store, ingestor
+    from chalicelib.auth.container import identity
+    from chalicelib.catalog.container import catalog as shelves
 
     username, email, password = ADMIN
-    identity_service().ensure_admin(username, email, password)
-    admin = identity_service().authenticate_bearer(identity_service().login(username, password, "seed")["access"])
+    accounts = identity().service
+    accounts.ensure_admin(username, email, password)
+    admin = accounts.authenticate_bearer(accounts.login(username, password, "seed")["access"])
     catalog = products(PRODUCTS, seed=SEED, first_id=DEMO_FIRST_ID, famous=True)
-    stored = catalog_store().stored(product["id"] for product in catalog)
+    stored = shelves().store.stored(product["id"] for product in catalog)
     missing = [product for product in catalog if product["id"] not in stored]
-    report = ingestor().run(missing) if missing else None
+    report = shelves().ingestor().run(missing) if missing else None
     stocked = [product["id"] for product in catalog if product["stock"] >= MIN_STOCK]
     first, last = catalog[0]["id"], catalog[-1]["id"]
     print(

@@ -18,7 +18,7 @@ import json
 import sys
 from typing import Any
 
-from chalicelib import resources
+from chalicelib import declarations, resources  # noqa: F401  (declarations fill the registry)
 
 
 def is_placeholder(value: str) -> bool:

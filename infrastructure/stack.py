@@ -1,7 +1,8 @@
-"""One stage of the platform in AWS: the Chalice app and everything chalicelib/resources.py declares.
+"""One stage of the platform in AWS: the Chalice app and everything the contexts declare.
 
 Nothing here names a table, queue or secret: every one comes from the registries in
-chalicelib/resources.py, so a context that declares a resource gets it deployed, wired to
+chalicelib/resources.py, which chalicelib/declarations.py fills with each context's
+declarations, so a context that declares a resource gets it deployed, wired to
 the functions' role and watched by an alarm without touching this file.
 
 The Chalice construct runs `chalice package` in this process, which imports app.py. The
@@ -39,7 +40,7 @@ from aws_cdk import aws_sqs as sqs
 from chalice.cdk import Chalice
 from constructs import Construct
 
-from chalicelib import resources
+from chalicelib import declarations, resources  # noqa: F401  (declarations fill the registry)
 from chalicelib.config import Settings, get_settings
 from chalicelib.http.errors import PROBLEM_CONTENT_TYPE, problem_body
 from chalicelib.http.middleware import SECURITY_HEADERS
@@ -449,7 +450,7 @@ class PlatformStack(cdk.Stack):
         if key is None:
             raise RuntimeError(
                 f"a DynamoDB handler subscribes to {properties['Stream']!r}, which is not a declared table's stream: "
-                "declare the table with stream=True in chalicelib/resources.py and use stream_arn(<key>)"
+                "declare the table with stream=True in its context's resources.py and use stream_arn(<key>)"
             )
         self._stream_readers[key] = self._stream_readers.get(key, 0) + 1
         if self._stream_readers[key] == MAX_STREAM_READERS + 1:
@@ -491,7 +492,7 @@ class PlatformStack(cdk.Stack):
             deployed = deployed or queues_by_name.get(str(queue).rsplit(":", 1)[-1])
         if deployed is None:
             raise RuntimeError(
-                f"an SQS handler reads {queue!r}, which is not a declared queue (chalicelib/resources.py)"
+                f"an SQS handler reads {queue!r}, which is not a declared queue (a context's resources.py)"
             )
         deployed.queue.grant_consume_messages(self.role)
         # The ARN chalice built from the name does not reference the queue: order them.

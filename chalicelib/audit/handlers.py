@@ -7,7 +7,7 @@ from typing import Any
 
 from chalice import Blueprint
 
-from chalicelib.audit.container import audit_log
+from chalicelib.audit.container import audit
 from chalicelib.audit.resources import AUDIT_QUEUE
 from chalicelib.events.delivery import consume
 from chalicelib.resources import queue_name
@@ -17,4 +17,4 @@ handlers = Blueprint(__name__)
 
 @handlers.on_sqs_message(queue=queue_name(AUDIT_QUEUE), batch_size=10)
 def record_audit_events(event: Any) -> dict[str, Any]:
-    return consume(event, audit_log().record, "audit")
+    return consume(event, audit().log.record, "audit")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalicelib.audit.container import audit_log
+from chalicelib.audit.container import audit
 from chalicelib.errors import BadRequest
 from chalicelib.http.routing import ApiBlueprint, QueryParam, json_response
 
@@ -29,5 +29,5 @@ def read_audit_log():
     raw = query.get("limit", "50")
     if not raw.isdigit():
         raise BadRequest(f"limit must be an integer, got {raw!r}")
-    page = audit_log().day(query.get("day"), query.get("type"), int(raw), query.get("cursor"))
+    page = audit().log.day(query.get("day"), query.get("type"), int(raw), query.get("cursor"))
     return json_response(page)

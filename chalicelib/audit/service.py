@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.audit.store import AuditEntry, AuditStore
+from chalicelib.audit.model import AuditRecord, AuditStorage
 from chalicelib.errors import BadRequest
 from chalicelib.http import paging
 
@@ -17,7 +17,7 @@ MAX_PAGE = 100
 
 
 class AuditLog:
-    def __init__(self, store: AuditStore, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, store: AuditStorage, clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.clock = clock
 
@@ -26,7 +26,7 @@ class AuditLog:
         occurred_at = str(event.get("occurred_at") or "")
         data = event["data"]
         subject = data.get("user_id")
-        entry = AuditEntry(
+        entry = AuditRecord(
             event_id=event["id"],
             type=event["type"],
             occurred_at=occurred_at,

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
+import dataclasses
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import PutError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from chalicelib.dynamo import condition_failed, table_meta
+from chalicelib.audit.model import AuditRecord
+from chalicelib.dynamo import condition_failed, unbound_meta
 
 
 class ByDay(GlobalSecondaryIndex):
@@ -23,7 +23,7 @@ class ByDay(GlobalSecondaryIndex):
 
 
 class AuditEntry(Model):
-    Meta = table_meta("audit")
+    Meta = unbound_meta()
 
     event_id = UnicodeAttribute(hash_key=True)
     type = UnicodeAttribute()
@@ -37,22 +37,25 @@ class AuditEntry(Model):
     at_id = UnicodeAttribute()
     by_day = ByDay()
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "event_id": self.event_id,
-            "type": self.type,
-            "occurred_at": self.occurred_at,
-            "correlation_id": self.correlation_id,
-            "subject": self.subject,
-            "data": json.loads(self.data),
-        }
+    def record(self) -> AuditRecord:
+        return AuditRecord(
+            self.event_id,
+            self.type,
+            self.occurred_at,
+            self.correlation_id,
+            self.subject,
+            self.data,
+            float(self.recorded_at),
+            self.day,
+            self.at_id,
+        )
 
 
 class AuditStore:
-    def record(self, entry: AuditEntry) -> bool:
+    def record(self, entry: AuditRecord) -> bool:
         """Keep the entry unless its event is already kept; False for a repeat."""
         try:
-            entry.save(condition=AuditEntry.event_id.does_not_exist())
+            AuditEntry(**dataclasses.asdict(entry)).save(condition=AuditEntry.event_id.does_not_exist())
         except PutError as exc:
             if condition_failed(exc):
                 return False
@@ -61,7 +64,7 @@ class AuditStore:
 
     def day(
         self, day: str, after: str | None, limit: int, type_prefix: str | None
-    ) -> tuple[list[AuditEntry], str | None]:
+    ) -> tuple[list[AuditRecord], str | None]:
         """A day's entries, newest first, from after the sort key `after`; the next page's start."""
         start = None
         if after:
@@ -73,6 +76,6 @@ class AuditStore:
             last_evaluated_key=start,
             filter_condition=AuditEntry.type.startswith(type_prefix) if type_prefix else None,
         )
-        entries = list(results)
+        entries = [item.record() for item in results]
         last = results.last_evaluated_key
         return entries, (last["at_id"]["S"] if last else None)

@@ -16,9 +16,10 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib import batch, events
+from chalicelib.auth.resources import IDENTITY_MAIL_QUEUE
 from chalicelib.batch import Policy
 from chalicelib.jsonlog import get_logger
-from chalicelib.resources import IDENTITY_MAIL_QUEUE, queue_name, stream_arn
+from chalicelib.resources import queue_name, stream_arn
 
 handlers = Blueprint(__name__)
 log = get_logger("auth")
@@ -98,7 +99,7 @@ def send_password_resets(event: Any) -> dict[str, Any]:
 
 
 def _send_password_reset(record: Any) -> None:
-    from chalicelib.auth.container import identity_service
+    from chalicelib.auth.container import identity
 
     email = _reset_address(record.body)
     if email is None:
@@ -106,4 +107,4 @@ def _send_password_reset(record: Any) -> None:
         # get better by being retried.
         log.warning("malformed password-reset message dropped", extra={"body": record.body[:200]})
         return
-    identity_service().send_password_reset(email)
+    identity().service.send_password_reset(email)

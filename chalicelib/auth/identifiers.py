@@ -8,7 +8,8 @@ trailing newline, and so that a username can never be mistaken for an email addr
   looks like an email. It is unique case-folded. `oidc-…` is reserved for external identities.
 - An email address is validated and normalised by email-validator (syntax only, no DNS): the
   domain lower-cased and IDNA-checked, unsafe and invisible characters refused. It is unique
-  NFKC-normalised and case-folded.
+  NFKC-normalised and case-folded (`email_key`, chalicelib/mail.py: every match of an address
+  uses it).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import re
 import unicodedata
 
 from chalicelib.errors import FieldError, ValidationFailed
+from chalicelib.mail import email_key
 
 USERNAME = re.compile(r"[A-Za-z0-9_.+-]{3,150}")
 # External identities get usernames of this form (chalicelib/auth/service.py); nobody may
@@ -53,11 +55,6 @@ def email(raw: str, path: str = "$.email") -> str:
         return validate_email(raw, check_deliverability=False).normalized
     except EmailNotValidError as exc:
         raise _refused(path, str(exc)) from None
-
-
-def email_key(address: str) -> str:
-    """What must be unique among email addresses (and what a login by email looks up)."""
-    return unicodedata.normalize("NFKC", address).casefold()
 
 
 def login_claim(identifier: str) -> tuple[str, str] | None:

@@ -7,15 +7,15 @@ import html
 from chalice import Response
 
 from chalicelib import schemas
-from chalicelib.auth.container import identity_service
+from chalicelib.auth.container import identity
 from chalicelib.auth.guard import client_of
-from chalicelib.auth.principal import current_principal
 from chalicelib.errors import DomainError, ValidationFailed
 from chalicelib.http import forms, pages
 from chalicelib.http.errors import problem_for
 from chalicelib.http.forms import FORM_TYPES
 from chalicelib.http.requests import route_body
 from chalicelib.http.routing import ApiBlueprint, QueryParam, json_response
+from chalicelib.principal import current_principal
 
 api = ApiBlueprint(__name__)
 TAGS = ("identity",)
@@ -38,7 +38,7 @@ PROFILE_EMAIL_HELP = (
     responses={201: "The new profile", 409: "The username or email is taken"},
 )
 def register():
-    profile = identity_service().register(route_body(api.current_request))
+    profile = identity().service.register(route_body(api.current_request))
     return json_response(profile, status=201, headers={"Location": "/api/v1/users/profile"})
 
 
@@ -56,7 +56,7 @@ def register():
 def login():
     data = route_body(api.current_request)
     identifier = data.get("username") or data["email"]
-    tokens = identity_service().login(identifier, data["password"], client_of(api.current_request))
+    tokens = identity().service.login(identifier, data["password"], client_of(api.current_request))
     return json_response(tokens, headers=NO_STORE)
 
 
@@ -72,7 +72,7 @@ def login():
     responses={200: "New tokens", 401: "The refresh token is invalid, expired, spent or revoked"},
 )
 def refresh():
-    return json_response(identity_service().refresh(route_body(api.current_request)["refresh"]), headers=NO_STORE)
+    return json_response(identity().service.refresh(route_body(api.current_request)["refresh"]), headers=NO_STORE)
 
 
 @api.route(
@@ -87,7 +87,7 @@ def refresh():
     produces=None,
 )
 def logout():
-    identity_service().logout(current_principal())
+    identity().service.logout(current_principal())
     return Response(body="", status_code=204)
 
 
@@ -98,7 +98,7 @@ def logout():
     tags=TAGS,
 )
 def jwks():
-    return json_response(identity_service().tokens.jwks(), headers={"Cache-Control": "public, max-age=300"})
+    return json_response(identity().service.tokens.jwks(), headers={"Cache-Control": "public, max-age=300"})
 
 
 @api.route(
@@ -110,7 +110,7 @@ def jwks():
     scope="profile:read",
 )
 def profile():
-    return json_response(identity_service().profile(current_principal()))
+    return json_response(identity().service.profile(current_principal()))
 
 
 @api.route(
@@ -126,7 +126,7 @@ def profile():
     responses={200: "The profile", 403: "An API key tried to change the email", 409: "The email is taken"},
 )
 def replace_profile():
-    return json_response(identity_service().update_profile(current_principal(), route_body(api.current_request)))
+    return json_response(identity().service.update_profile(current_principal(), route_body(api.current_request)))
 
 
 @api.route(
@@ -143,7 +143,7 @@ def replace_profile():
     responses={200: "The profile", 403: "An API key tried to change the email", 409: "The email is taken"},
 )
 def update_profile():
-    return json_response(identity_service().update_profile(current_principal(), route_body(api.current_request)))
+    return json_response(identity().service.update_profile(current_principal(), route_body(api.current_request)))
 
 
 @api.route(
@@ -161,7 +161,7 @@ def update_profile():
     produces=None,
 )
 def change_password():
-    identity_service().change_password(current_principal(), route_body(api.current_request))
+    identity().service.change_password(current_principal(), route_body(api.current_request))
     return Response(body="", status_code=204)
 
 
@@ -178,7 +178,7 @@ def change_password():
     responses={202: "Accepted", 429: "Too many reset requests for this address or from this client"},
 )
 def request_password_reset():
-    identity_service().request_password_reset(route_body(api.current_request)["email"], client_of(api.current_request))
+    identity().service.request_password_reset(route_body(api.current_request)["email"], client_of(api.current_request))
     return json_response({"detail": "If the address has an account, a reset link is on its way."}, status=202)
 
 
@@ -195,7 +195,7 @@ def request_password_reset():
 )
 def confirm_password_reset():
     data = route_body(api.current_request)
-    identity_service().confirm_password_reset(data["token"], data["new_password"])
+    identity().service.confirm_password_reset(data["token"], data["new_password"])
     return Response(body="", status_code=204)
 
 
@@ -216,11 +216,11 @@ def confirm_email():
     request = api.current_request
     if pages.is_form(request):
         try:
-            profile = identity_service().confirm_email_change(pages.form_token(request))
+            profile = identity().service.confirm_email_change(pages.form_token(request))
         except DomainError as exc:
             return pages.outcome(CONFIRM_TITLE, exc.detail, ok=False)
         return pages.outcome(CONFIRM_TITLE, f"Your account's email is now {profile['email']}.", ok=True)
-    return json_response(identity_service().confirm_email_change(pages.json_token(request)))
+    return json_response(identity().service.confirm_email_change(pages.json_token(request)))
 
 
 @api.route(
@@ -306,13 +306,13 @@ def password_reset_submit():
         if schemas.field_errors("password-reset", {"email": email}):
             return _reset_page(None, _paragraphs("error", "Enter the email address of your account."), status=400)
         try:
-            identity_service().request_password_reset(email, client_of(request))
+            identity().service.request_password_reset(email, client_of(request))
         except DomainError as exc:
             return _reset_page(None, _paragraphs("error", exc.detail), status=problem_for(exc).status_code)
         return _reset_page(None, _paragraphs("ok", SENT))
     token = fields["token"]
     try:
-        identity_service().confirm_password_reset(token, fields.get("new_password", ""))
+        identity().service.confirm_password_reset(token, fields.get("new_password", ""))
     except ValidationFailed as exc:
         # A dead link (used, expired, unknown) gets the email form, to ask for a new one.
         dead = any(e.path == "$.token" for e in exc.errors)
@@ -331,7 +331,7 @@ def password_reset_submit():
     api_keys=False,
 )
 def list_api_keys():
-    keys = identity_service().api_keys(current_principal())
+    keys = identity().service.api_keys(current_principal())
     return json_response({"items": keys, "count": len(keys), "next": None})
 
 
@@ -348,7 +348,7 @@ def list_api_keys():
     responses={201: "The key, with its secret shown once"},
 )
 def create_api_key():
-    key = identity_service().create_api_key(current_principal(), route_body(api.current_request))
+    key = identity().service.create_api_key(current_principal(), route_body(api.current_request))
     return json_response(key, status=201, headers={**NO_STORE, "Location": f"/api/v1/api-keys/{key['id']}"})
 
 
@@ -362,7 +362,7 @@ def create_api_key():
     responses={200: "How many keys were deleted"},
 )
 def delete_all_api_keys():
-    return json_response({"deleted": identity_service().delete_all_api_keys(current_principal())})
+    return json_response({"deleted": identity().service.delete_all_api_keys(current_principal())})
 
 
 @api.route(
@@ -376,7 +376,7 @@ def delete_all_api_keys():
     responses={200: "The key, with its new secret shown once"},
 )
 def regenerate_api_key(key_id: str):
-    return json_response(identity_service().regenerate_api_key(current_principal(), key_id), headers=NO_STORE)
+    return json_response(identity().service.regenerate_api_key(current_principal(), key_id), headers=NO_STORE)
 
 
 @api.route(
@@ -390,5 +390,5 @@ def regenerate_api_key(key_id: str):
     produces=None,
 )
 def delete_api_key(key_id: str):
-    identity_service().delete_api_key(current_principal(), key_id)
+    identity().service.delete_api_key(current_principal(), key_id)
     return Response(body="", status_code=204)

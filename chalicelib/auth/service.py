@@ -3,6 +3,7 @@ change and reset, API keys, and turning a credential into a Principal. Framework
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import hmac
@@ -16,13 +17,13 @@ from typing import Any
 from urllib.parse import quote
 
 from chalicelib.auth import identifiers
+from chalicelib.auth.model import ApiKey, IdentityStorage, RefreshToken, User
 from chalicelib.auth.passwords import Passwords, password_problems
-from chalicelib.auth.principal import SCOPES, Principal
 from chalicelib.auth.revocation import Revocations
-from chalicelib.auth.store import ApiKeyItem, IdentityStore, RefreshItem, UserItem
 from chalicelib.auth.throttle import Throttle
 from chalicelib.auth.tokens import AccessTokens, ExternalIssuers, unverified_issuer
 from chalicelib.errors import Conflict, FieldError, Forbidden, NotFound, Unauthenticated, ValidationFailed
+from chalicelib.principal import SCOPES, Principal
 
 API_KEY_PREFIX = "spk"
 _API_KEY = re.compile(rf"{API_KEY_PREFIX}_([0-9a-f]{{16}})_([A-Za-z0-9_-]{{20,}})")
@@ -34,7 +35,7 @@ def _sha256(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
-def profile_of(user: UserItem) -> dict[str, Any]:
+def profile_of(user: User) -> dict[str, Any]:
     return {
         "id": user.user_id,
         "username": user.username,
@@ -48,7 +49,7 @@ def profile_of(user: UserItem) -> dict[str, Any]:
     }
 
 
-def api_key_view(item: ApiKeyItem) -> dict[str, Any]:
+def api_key_view(item: ApiKey) -> dict[str, Any]:
     return {
         "id": item.key_id,
         "name": item.name,
@@ -68,7 +69,7 @@ def _iso(epoch: float | None) -> str | None:
 
 @dataclass
 class IdentityService:
-    store: IdentityStore
+    store: IdentityStorage
     passwords: Passwords
     tokens: AccessTokens
     external: ExternalIssuers
@@ -114,15 +115,14 @@ class IdentityService:
             raise ValidationFailed(problems)
         now = self.clock()
         user_id = self.new_id()
-        user = UserItem(
-            *UserItem.key(user_id),
+        user = User(
             user_id=user_id,
             username=username,
             email=email,
             first_name=data.get("first_name", ""),
             last_name=data.get("last_name", ""),
             password_hash=self.passwords.hash(data["password"]),
-            roles=list(roles),
+            roles=tuple(roles),
             created_at=now,
             updated_at=now,
         )
@@ -138,10 +138,10 @@ class IdentityService:
             data = {"username": username, "email": email, "password": password, "password2": password}
             return self.register(data, roles=("user", "admin"))
         if "admin" not in user.roles:
-            self.store.update_user(user, [UserItem.roles.set([*user.roles, "admin"])])
+            user = self.store.set_user(user.user_id, {"roles": (*user.roles, "admin")})
         return profile_of(user)
 
-    def _user(self, principal: Principal) -> UserItem:
+    def _user(self, principal: Principal) -> User:
         user = self.store.user(principal.user_id)
         if user is None:
             raise Unauthenticated("The account no longer exists")
@@ -150,19 +150,24 @@ class IdentityService:
     def profile(self, principal: Principal) -> dict[str, Any]:
         return profile_of(self._user(principal))
 
+    def email_of(self, user_id: str) -> str | None:
+        """The account's email (None: no such account), for the contexts that mail its owner."""
+        user = self.store.user(user_id)
+        return user.email if user is not None else None
+
     def update_profile(self, principal: Principal, changes: dict[str, Any]) -> dict[str, Any]:
         """Names change at once. A new email needs the current password and is only pending
         until the link mailed to it is opened; API keys can never change it."""
         user = self._user(principal)
         new_email = identifiers.email(changes["email"]) if "email" in changes else None
         if new_email is not None and identifiers.email_key(new_email) != identifiers.email_key(user.email):
-            self._start_email_change(principal, user, new_email, changes.get("current_password"))
-        names = [getattr(UserItem, name).set(changes[name]) for name in ("first_name", "last_name") if name in changes]
+            user = self._start_email_change(principal, user, new_email, changes.get("current_password"))
+        names = {name: changes[name] for name in ("first_name", "last_name") if name in changes}
         if names:
-            self.store.update_user(user, names)
+            user = self.store.set_user(user.user_id, names)
         return profile_of(user)
 
-    def _require_password(self, user: UserItem, password: str | None, path: str) -> None:
+    def _require_password(self, user: User, password: str | None, path: str) -> None:
         if not user.password_hash:
             raise Conflict("This account signs in with an external identity provider and has no password")
         if not password:
@@ -170,7 +175,7 @@ class IdentityService:
         if not self.passwords.verify(user.password_hash, password):
             raise ValidationFailed([FieldError(path, WRONG_PASSWORD)])
 
-    def _start_email_change(self, principal: Principal, user: UserItem, new_email: str, password: str | None) -> None:
+    def _start_email_change(self, principal: Principal, user: User, new_email: str, password: str | None) -> User:
         if principal.via == "api_key":
             raise Forbidden("API keys cannot change the account's email, whatever their scopes")
         self._require_password(user, password, "$.current_password")
@@ -178,13 +183,13 @@ class IdentityService:
             raise Conflict("That email is already taken")
         secret = secrets.token_urlsafe(32)
         token = f"{user.user_id}.{secret}"
-        self.store.update_user(
-            user,
-            [
-                UserItem.pending_email.set(new_email),
-                UserItem.pending_email_hash.set(_sha256(token)),
-                UserItem.pending_email_expires_at.set(int(self.clock() + self.email_change_ttl_s)),
-            ],
+        pending = self.store.set_user(
+            user.user_id,
+            {
+                "pending_email": new_email,
+                "pending_email_hash": _sha256(token),
+                "pending_email_expires_at": int(self.clock() + self.email_change_ttl_s),
+            },
         )
         link = f"{self.public_base_url}/api/v1/users/email/confirm?token={quote(token)}"
         hours = max(1, self.email_change_ttl_s // 3600)
@@ -202,6 +207,7 @@ class IdentityService:
             f"{new_email}. It changes only when the link sent there is opened.\n\nIf this was not you, change "
             "your password now: that also signs every session out.\n",
         )
+        return pending
 
     def confirm_email_change(self, token: str) -> dict[str, Any]:
         invalid = ValidationFailed([FieldError("$.token", "The confirmation link is invalid, replaced or expired")])
@@ -219,7 +225,10 @@ class IdentityService:
             user, _sha256(token), identifiers.email_key(user.email), identifiers.email_key(new_email)
         ):
             raise invalid
-        return profile_of(self.store.user(user_id))
+        confirmed = self.store.user(user_id)
+        if confirmed is None:
+            raise invalid
+        return profile_of(confirmed)
 
     # -- login, refresh, logout -----------------------------------------------------------
 
@@ -227,7 +236,7 @@ class IdentityService:
     def _dummy_hash(self) -> str:
         return self.passwords.hash(secrets.token_urlsafe(16))
 
-    def _find_login(self, identifier: str) -> tuple[UserItem | None, str]:
+    def _find_login(self, identifier: str) -> tuple[User | None, str]:
         """The account a login names (an @ means an email, never a username) and the throttle's
         name for it."""
         claim = identifiers.login_claim(identifier)
@@ -248,16 +257,12 @@ class IdentityService:
         self.login_throttle.succeeded(throttle_key)
         if self.passwords.needs_rehash(user.password_hash):
             # Conditioned on the hash we checked: a rehash never undoes a concurrent change.
-            self.store.update_user(
-                user,
-                [UserItem.password_hash.set(self.passwords.hash(password))],
-                condition=UserItem.password_hash == user.password_hash,
-            )
+            self.store.rehash_password(user.user_id, user.password_hash, self.passwords.hash(password))
         family_id = uuid.uuid4().hex
         self.store.create_family(family_id, user.user_id, self.clock() + self.refresh_ttl_s)
         return self._token_pair(user, family_id)
 
-    def _login_failed(self, throttle_key: str, user: UserItem | None, client: str) -> None:
+    def _login_failed(self, throttle_key: str, user: User | None, client: str) -> None:
         count = self.login_throttle.failed(throttle_key)
         if user is not None and count == self.login_throttle.limit:
             # The burst that closes the account to this client: once per window, into the audit trail.
@@ -268,12 +273,12 @@ class IdentityService:
                 self.clock(),
             )
 
-    def _token_pair(self, user: UserItem, family_id: str) -> dict[str, Any]:
+    def _token_pair(self, user: User, family_id: str) -> dict[str, Any]:
         now = self.clock()
         token_id, secret = uuid.uuid4().hex, secrets.token_urlsafe(32)
         self.store.create_refresh(
-            RefreshItem(
-                *RefreshItem.key(token_id),
+            RefreshToken(
+                token_id=token_id,
                 family_id=family_id,
                 user_id=user.user_id,
                 secret_hash=_sha256(secret),
@@ -282,7 +287,7 @@ class IdentityService:
             )
         )
         access = self.tokens.issue(
-            user.user_id, user.username, list(user.roles), family_id, generation=int(user.token_generation)
+            user.user_id, user.username, list(user.roles), family_id, generation=user.token_generation
         )
         return {
             "access": access.token,
@@ -304,7 +309,7 @@ class IdentityService:
         user = self.store.user(item.user_id)
         if user is None or item.issued_at < user.tokens_valid_after:
             raise Unauthenticated("The refresh token was revoked; log in again")
-        if item.status != "active" or not self.store.spend_refresh(item):
+        if item.status != "active" or not self.store.spend_refresh(token_id):
             # A spent token presented again means two holders: end the whole session.
             self.store.revoke_family(item.family_id)
             raise Unauthenticated("The refresh token was already used; the session is revoked")
@@ -319,7 +324,7 @@ class IdentityService:
     # -- passwords ------------------------------------------------------------------------
 
     @staticmethod
-    def _check_new_password(user: UserItem, password: str) -> None:
+    def _check_new_password(user: User, password: str) -> None:
         problems = password_problems(
             password, username=user.username, email=user.email, other_attributes=(user.first_name, user.last_name)
         )
@@ -328,23 +333,13 @@ class IdentityService:
                 [FieldError(p.path.replace("$.password", "$.new_password"), p.message) for p in problems]
             )
 
-    def _set_password(self, user: UserItem, password: str, via: str) -> None:
+    def _set_password(self, user: User, password: str, via: str) -> None:
         self._check_new_password(user, password)
-        now = self.clock()
         # One write: the new hash, every refresh token issued until now void, the token
         # generation moved on (every access token issued until now void), reset links dead.
-        self.store.update_user(
-            user,
-            [
-                UserItem.password_hash.set(self.passwords.hash(password)),
-                UserItem.tokens_valid_after.set(now),
-                UserItem.token_generation.add(1),
-                UserItem.password_changed_at.set(now),
-                UserItem.password_changed_via.set(via),
-                UserItem.reset_token_hash.remove(),
-            ],
-        )
-        self.revocations.generation_changed(user.user_id, int(user.token_generation))
+        now = self.clock()
+        changed = self.store.set_password(user.user_id, self.passwords.hash(password), via, now)
+        self.revocations.generation_changed(user.user_id, changed.token_generation)
 
     def change_password(self, principal: Principal, data: dict[str, Any]) -> None:
         user = self._user(principal)
@@ -416,18 +411,15 @@ class IdentityService:
         key_id = secrets.token_hex(8)
         raw, prefix, secret_hash = self._new_secret(key_id)
         expires_in_days = data.get("expires_in_days")
-        item = ApiKeyItem(
-            *ApiKeyItem.key(key_id),
+        item = ApiKey(
             key_id=key_id,
             user_id=principal.user_id,
             name=data["name"],
             prefix=prefix,
             secret_hash=secret_hash,
-            scopes=scopes,
+            scopes=tuple(scopes),
             created_at=now,
             expires_at=int(now + expires_in_days * 86400) if expires_in_days else None,
-            gsi1pk=f"USER#{principal.user_id}",
-            gsi1sk=f"APIKEY#{now:017.6f}#{key_id}",
         )
         self.store.create_api_key(item)
         return {**api_key_view(item), "key": raw}
@@ -435,7 +427,7 @@ class IdentityService:
     def api_keys(self, principal: Principal) -> list[dict[str, Any]]:
         return [api_key_view(item) for item in self.store.api_keys_of(principal.user_id)]
 
-    def _own_key(self, principal: Principal, key_id: str) -> ApiKeyItem:
+    def _own_key(self, principal: Principal, key_id: str) -> ApiKey:
         item = self.store.api_key(key_id)
         # Someone else's key is indistinguishable from a missing one.
         if item is None or item.user_id != principal.user_id:
@@ -445,12 +437,11 @@ class IdentityService:
     def regenerate_api_key(self, principal: Principal, key_id: str) -> dict[str, Any]:
         item = self._own_key(principal, key_id)
         raw, prefix, secret_hash = self._new_secret(key_id)
-        self.store.replace_api_key_secret(item, prefix, secret_hash)
-        item.prefix, item.secret_hash = prefix, secret_hash
-        return {**api_key_view(item), "key": raw}
+        self.store.replace_api_key_secret(key_id, prefix, secret_hash)
+        return {**api_key_view(dataclasses.replace(item, prefix=prefix, secret_hash=secret_hash)), "key": raw}
 
     def delete_api_key(self, principal: Principal, key_id: str) -> None:
-        self.store.delete_api_key(self._own_key(principal, key_id))
+        self.store.delete_api_key(self._own_key(principal, key_id).key_id)
 
     def delete_all_api_keys(self, principal: Principal) -> int:
         return self.store.delete_api_keys_of(principal.user_id)
@@ -506,7 +497,7 @@ class IdentityService:
             return Principal(user_id=user.user_id, username=user.username, roles=tuple(user.roles), via="oidc")
         raise Unauthenticated("The bearer token's issuer is not trusted")
 
-    def _external_user(self, issuer: str, claims: dict[str, Any]) -> UserItem:
+    def _external_user(self, issuer: str, claims: dict[str, Any]) -> User:
         """The account of an external identity, created on its first valid token."""
         identity = f"{issuer} {claims['sub']}"
         user = self.store.user_by_claim("oidc", identity)
@@ -515,8 +506,7 @@ class IdentityService:
         now = self.clock()
         user_id = uuid.uuid4().hex
         email = claims.get("email") or f"{user_id}@users.noreply"
-        user = UserItem(
-            *UserItem.key(user_id),
+        user = User(
             user_id=user_id,
             # Unique and stable: external accounts never log in by username.
             username=f"oidc-{_sha256(identity)[:16]}",
@@ -524,7 +514,7 @@ class IdentityService:
             first_name=claims.get("given_name", ""),
             last_name=claims.get("family_name", ""),
             password_hash=None,
-            roles=["user"],
+            roles=("user",),
             created_at=now,
             updated_at=now,
             external_identity=identity,

@@ -9,8 +9,10 @@ put that fails if the claim exists; a refresh token is spent by an update condit
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from pynamodb.attributes import (
@@ -19,14 +21,25 @@ from pynamodb.attributes import (
     NumberAttribute,
     UnicodeAttribute,
 )
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.transactions import TransactWrite
 
-from chalicelib.dynamo import condition_failed, failed_conditions, get_or_none, keyed_model, transaction_connection
+from chalicelib.auth.model import ApiKey, RefreshToken, Session, User, UserValue
+from chalicelib.dynamo import (
+    KeyedItem,
+    Refused,
+    condition_failed,
+    float_or_none,
+    get_or_none,
+    int_or_none,
+    transaction,
+    unbound_meta,
+)
 from chalicelib.errors import Conflict
 
-IdentityItem = keyed_model("identity")
+
+class IdentityItem(KeyedItem):
+    Meta = unbound_meta()
 
 
 class UserItem(IdentityItem):
@@ -62,6 +75,34 @@ class UserItem(IdentityItem):
     def key(user_id: str) -> tuple[str, str]:
         return f"USER#{user_id}", UserItem.SK
 
+    @classmethod
+    def of(cls, user: User) -> UserItem:
+        fields = dataclasses.asdict(user)
+        fields["roles"] = list(user.roles)
+        return cls(*cls.key(user.user_id), **fields)
+
+    def user(self) -> User:
+        return User(
+            user_id=self.user_id,
+            username=self.username,
+            email=self.email,
+            first_name=self.first_name,
+            last_name=self.last_name,
+            password_hash=self.password_hash,
+            roles=tuple(self.roles),
+            created_at=float(self.created_at),
+            updated_at=float(self.updated_at),
+            tokens_valid_after=float(self.tokens_valid_after),
+            token_generation=int(self.token_generation),
+            password_changed_at=float_or_none(self.password_changed_at),
+            password_changed_via=self.password_changed_via,
+            pending_email=self.pending_email,
+            pending_email_hash=self.pending_email_hash,
+            pending_email_expires_at=int_or_none(self.pending_email_expires_at),
+            reset_token_hash=self.reset_token_hash,
+            external_identity=self.external_identity,
+        )
+
 
 class ClaimItem(IdentityItem):
     """Owns a unique value (a lower-cased username or email, an issuer+sub) for one user."""
@@ -84,6 +125,9 @@ class FamilyItem(IdentityItem):
     def key(family_id: str) -> tuple[str, str]:
         return f"FAMILY#{family_id}", "FAMILY"
 
+    def session(self) -> Session:
+        return Session(self.pk.split("#", 1)[1], self.user_id, bool(self.revoked), int(self.expires_at))
+
 
 class RefreshItem(IdentityItem):
     family_id = UnicodeAttribute()
@@ -96,6 +140,22 @@ class RefreshItem(IdentityItem):
     @staticmethod
     def key(token_id: str) -> tuple[str, str]:
         return f"REFRESH#{token_id}", "TOKEN"
+
+    @classmethod
+    def of(cls, token: RefreshToken) -> RefreshItem:
+        fields = dataclasses.asdict(token)
+        return cls(*cls.key(fields.pop("token_id")), **fields)
+
+    def token(self) -> RefreshToken:
+        return RefreshToken(
+            token_id=self.pk.split("#", 1)[1],
+            family_id=self.family_id,
+            user_id=self.user_id,
+            secret_hash=self.secret_hash,
+            issued_at=float(self.issued_at),
+            expires_at=int(self.expires_at),
+            status=self.status,
+        )
 
 
 class ByOwner(GlobalSecondaryIndex):
@@ -125,6 +185,30 @@ class ApiKeyItem(IdentityItem):
     def key(key_id: str) -> tuple[str, str]:
         return f"APIKEY#{key_id}", "KEY"
 
+    @classmethod
+    def of(cls, key: ApiKey) -> ApiKeyItem:
+        fields = dataclasses.asdict(key)
+        fields["scopes"] = list(key.scopes)
+        return cls(
+            *cls.key(key.key_id),
+            **fields,
+            gsi1pk=f"USER#{key.user_id}",
+            gsi1sk=f"APIKEY#{key.created_at:017.6f}#{key.key_id}",
+        )
+
+    def api_key(self) -> ApiKey:
+        return ApiKey(
+            key_id=self.key_id,
+            user_id=self.user_id,
+            name=self.name,
+            prefix=self.prefix,
+            secret_hash=self.secret_hash,
+            scopes=tuple(self.scopes),
+            created_at=float(self.created_at),
+            last_used_at=float_or_none(self.last_used_at),
+            expires_at=int_or_none(self.expires_at),
+        )
+
 
 class ResetItem(IdentityItem):
     user_id = UnicodeAttribute()
@@ -150,51 +234,54 @@ class SecurityEventItem(IdentityItem):
 
 
 class IdentityStore:
-    """Storage for the identity service; every method is one or a few DynamoDB calls."""
+    """Storage for the identity service (chalicelib/auth/model.py's IdentityStorage); every
+    method is one or a few DynamoDB calls."""
 
     # -- users and uniqueness -------------------------------------------------------------
 
-    def create_user(self, user: UserItem, claims: list[tuple[str, str]]) -> None:
+    def create_user(self, user: User, claims: list[tuple[str, str]]) -> None:
         """Write the user and its claims in one transaction; Conflict names a taken claim."""
-        claim_items = [ClaimItem(*ClaimItem.key(kind, value), user_id=user.user_id) for kind, value in claims]
         try:
-            with TransactWrite(connection=transaction_connection(IdentityItem)) as transaction:
-                transaction.save(user, condition=UserItem.pk.does_not_exist())
-                for item in claim_items:
-                    transaction.save(item, condition=ClaimItem.pk.does_not_exist())
-        except TransactWriteError as exc:
-            for (kind, _value), failed in zip(claims, failed_conditions(exc)[1:], strict=False):
-                if failed:
-                    raise Conflict(f"That {kind} is already taken") from None
+            with transaction(IdentityItem) as steps:
+                steps.save(UserItem.of(user), condition=UserItem.pk.does_not_exist())
+                for kind, value in claims:
+                    claim = ClaimItem(*ClaimItem.key(kind, value), user_id=user.user_id)
+                    steps.save(claim, condition=ClaimItem.pk.does_not_exist(), refusal=kind)
+        except Refused as refused:
+            taken = next((kind for kind, _ in claims if kind in refused.refusals), None)
+            if taken is not None:
+                raise Conflict(f"That {taken} is already taken") from None
             raise
 
-    def user(self, user_id: str) -> UserItem | None:
-        return get_or_none(UserItem, *UserItem.key(user_id))
+    def user(self, user_id: str) -> User | None:
+        item = get_or_none(UserItem, *UserItem.key(user_id))
+        return item.user() if item is not None else None
 
     def token_generation(self, user_id: str) -> int | None:
         """The account's token generation (None: no such account), for the revocation cache."""
         user = self.user(user_id)
-        return int(user.token_generation) if user is not None else None
+        return user.token_generation if user is not None else None
 
-    def user_by_claim(self, kind: str, value: str) -> UserItem | None:
+    def user_by_claim(self, kind: str, value: str) -> User | None:
         claim = get_or_none(ClaimItem, *ClaimItem.key(kind, value))
         return self.user(claim.user_id) if claim else None
 
-    def confirm_email_change(self, user: UserItem, token_hash: str, old_key: str, new_key: str) -> bool:
+    def confirm_email_change(self, user: User, token_hash: str, old_key: str, new_key: str) -> bool:
         """Make the pending email the account's: claim it, release the old one (if this user
         holds it) and swap the address, in one transaction conditioned on the link being the
         latest. Outstanding reset links (mailed to the old address) die with it. False when the
         link was replaced or used meanwhile; Conflict when the address was taken."""
         try:
-            with TransactWrite(connection=transaction_connection(IdentityItem)) as transaction:
-                transaction.save(
+            with transaction(IdentityItem) as steps:
+                steps.save(
                     ClaimItem(*ClaimItem.key("email", new_key), user_id=user.user_id),
                     condition=ClaimItem.pk.does_not_exist(),
+                    refusal="taken",
                 )
                 held = get_or_none(ClaimItem, *ClaimItem.key("email", old_key))
                 if held is not None and held.user_id == user.user_id:
-                    transaction.delete(held, condition=ClaimItem.user_id == user.user_id)
-                transaction.update(
+                    steps.delete(held, condition=ClaimItem.user_id == user.user_id)
+                steps.update(
                     UserItem(*UserItem.key(user.user_id)),
                     actions=[
                         UserItem.email.set(user.pending_email),
@@ -206,25 +293,55 @@ class IdentityStore:
                     ],
                     condition=UserItem.pending_email_hash == token_hash,
                 )
-        except TransactWriteError as exc:
-            failed = failed_conditions(exc)
-            if failed and failed[0]:
+        except Refused as refused:
+            if "taken" in refused.refusals:
                 raise Conflict("That email is already taken") from None
-            if any(failed):
-                return False
-            raise
+            return False
         return True
 
-    def update_user(self, user: UserItem, actions: list, condition: Any = None) -> bool:
+    def _update_user(self, user_id: str, actions: list[Any], condition: Any = None) -> User | None:
         """Change only the named attributes (never a whole-item put, which would undo a
-        concurrent password change); the item is refreshed. False if `condition` failed."""
+        concurrent password change); the user as it is now, or None if `condition` failed."""
+        item = UserItem(*UserItem.key(user_id))
         try:
-            user.update(actions=[*actions, UserItem.updated_at.set(time.time())], condition=condition)
+            item.update(actions=[*actions, UserItem.updated_at.set(time.time())], condition=condition)
         except UpdateError as exc:
             if condition_failed(exc):
-                return False
+                return None
             raise
-        return True
+        return item.user()
+
+    def set_user(self, user_id: str, changes: Mapping[str, UserValue]) -> User:
+        actions = [
+            getattr(UserItem, name).remove()
+            if value is None
+            else getattr(UserItem, name).set(list(value) if isinstance(value, tuple) else value)
+            for name, value in changes.items()
+        ]
+        user = self._update_user(user_id, actions)
+        assert user is not None  # unconditional
+        return user
+
+    def rehash_password(self, user_id: str, expected_hash: str, new_hash: str) -> bool:
+        updated = self._update_user(
+            user_id, [UserItem.password_hash.set(new_hash)], condition=UserItem.password_hash == expected_hash
+        )
+        return updated is not None
+
+    def set_password(self, user_id: str, password_hash: str, via: str, now: float) -> User:
+        user = self._update_user(
+            user_id,
+            [
+                UserItem.password_hash.set(password_hash),
+                UserItem.tokens_valid_after.set(now),
+                UserItem.token_generation.add(1),
+                UserItem.password_changed_at.set(now),
+                UserItem.password_changed_via.set(via),
+                UserItem.reset_token_hash.remove(),
+            ],
+        )
+        assert user is not None  # unconditional
+        return user
 
     def record_security_event(self, event_id: str, event_type: str, data: dict[str, Any], now: float) -> None:
         SecurityEventItem(
@@ -239,13 +356,14 @@ class IdentityStore:
     def create_family(self, family_id: str, user_id: str, expires_at: float) -> None:
         FamilyItem(*FamilyItem.key(family_id), user_id=user_id, expires_at=int(expires_at)).save()
 
-    def family(self, family_id: str) -> FamilyItem | None:
-        return get_or_none(FamilyItem, *FamilyItem.key(family_id))
+    def family(self, family_id: str) -> Session | None:
+        item = get_or_none(FamilyItem, *FamilyItem.key(family_id))
+        return item.session() if item is not None else None
 
     def session_ended(self, family_id: str) -> bool:
         """Whether a login session (refresh family) was logged out or revoked."""
         family = self.family(family_id)
-        return family is None or bool(family.revoked)
+        return family is None or family.revoked
 
     def revoke_family(self, family_id: str) -> None:
         family = FamilyItem(*FamilyItem.key(family_id))
@@ -253,16 +371,19 @@ class IdentityStore:
         with contextlib.suppress(UpdateError):
             family.update(actions=[FamilyItem.revoked.set(True)], condition=FamilyItem.pk.exists())
 
-    def create_refresh(self, item: RefreshItem) -> None:
-        item.save(condition=RefreshItem.pk.does_not_exist())
+    def create_refresh(self, token: RefreshToken) -> None:
+        RefreshItem.of(token).save(condition=RefreshItem.pk.does_not_exist())
 
-    def refresh_token(self, token_id: str) -> RefreshItem | None:
-        return get_or_none(RefreshItem, *RefreshItem.key(token_id))
+    def refresh_token(self, token_id: str) -> RefreshToken | None:
+        item = get_or_none(RefreshItem, *RefreshItem.key(token_id))
+        return item.token() if item is not None else None
 
-    def spend_refresh(self, item: RefreshItem) -> bool:
+    def spend_refresh(self, token_id: str) -> bool:
         """Mark the token spent if, and only if, it is still active. False: it was already spent."""
         try:
-            item.update(actions=[RefreshItem.status.set("spent")], condition=RefreshItem.status == "active")
+            RefreshItem(*RefreshItem.key(token_id)).update(
+                actions=[RefreshItem.status.set("spent")], condition=RefreshItem.status == "active"
+            )
             return True
         except UpdateError as exc:
             if condition_failed(exc):
@@ -271,38 +392,42 @@ class IdentityStore:
 
     # -- API keys -------------------------------------------------------------------------
 
-    def create_api_key(self, item: ApiKeyItem) -> None:
-        item.save(condition=ApiKeyItem.pk.does_not_exist())
+    def create_api_key(self, key: ApiKey) -> None:
+        ApiKeyItem.of(key).save(condition=ApiKeyItem.pk.does_not_exist())
 
-    def api_key(self, key_id: str) -> ApiKeyItem | None:
-        return get_or_none(ApiKeyItem, *ApiKeyItem.key(key_id))
+    def api_key(self, key_id: str) -> ApiKey | None:
+        item = get_or_none(ApiKeyItem, *ApiKeyItem.key(key_id))
+        return item.api_key() if item is not None else None
 
-    def api_keys_of(self, user_id: str) -> list[ApiKeyItem]:
+    def _api_key_items(self, user_id: str) -> list[ApiKeyItem]:
         return list(ApiKeyItem.by_owner.query(f"USER#{user_id}", ApiKeyItem.gsi1sk.startswith("APIKEY#")))
 
-    def replace_api_key_secret(self, item: ApiKeyItem, prefix: str, secret_hash: str) -> None:
-        item.update(
+    def api_keys_of(self, user_id: str) -> list[ApiKey]:
+        return [item.api_key() for item in self._api_key_items(user_id)]
+
+    def replace_api_key_secret(self, key_id: str, prefix: str, secret_hash: str) -> None:
+        ApiKeyItem(*ApiKeyItem.key(key_id)).update(
             actions=[ApiKeyItem.secret_hash.set(secret_hash), ApiKeyItem.prefix.set(prefix)],
             condition=ApiKeyItem.pk.exists(),
         )
 
-    def touch_api_key(self, item: ApiKeyItem, now: float, min_interval_s: float = 60) -> None:
+    def touch_api_key(self, key: ApiKey, now: float, min_interval_s: float = 60) -> None:
         """Record use at most once a minute per key: a write per request would double its cost."""
-        if item.last_used_at is not None and now - item.last_used_at < min_interval_s:
+        if key.last_used_at is not None and now - key.last_used_at < min_interval_s:
             return
         # A failed condition means another request recorded it first.
         with contextlib.suppress(UpdateError):
-            item.update(
+            ApiKeyItem(*ApiKeyItem.key(key.key_id)).update(
                 actions=[ApiKeyItem.last_used_at.set(now)],
                 condition=ApiKeyItem.last_used_at.does_not_exist() | (ApiKeyItem.last_used_at < now - min_interval_s),
             )
 
-    def delete_api_key(self, item: ApiKeyItem) -> None:
-        item.delete()
+    def delete_api_key(self, key_id: str) -> None:
+        ApiKeyItem(*ApiKeyItem.key(key_id)).delete()
 
     def delete_api_keys_of(self, user_id: str) -> int:
         """Delete every key of a user; how many there were."""
-        items = self.api_keys_of(user_id)
+        items = self._api_key_items(user_id)
         with ApiKeyItem.batch_write() as batch:
             for item in items:
                 batch.delete(item)
@@ -312,9 +437,9 @@ class IdentityStore:
 
     def create_reset(self, token_hash: str, user_id: str, expires_at: float) -> None:
         """Store a reset token and make it the account's only live one, together."""
-        with TransactWrite(connection=transaction_connection(IdentityItem)) as transaction:
-            transaction.save(ResetItem(*ResetItem.key(token_hash), user_id=user_id, expires_at=int(expires_at)))
-            transaction.update(
+        with transaction(IdentityItem) as steps:
+            steps.save(ResetItem(*ResetItem.key(token_hash), user_id=user_id, expires_at=int(expires_at)))
+            steps.update(
                 UserItem(*UserItem.key(user_id)),
                 actions=[UserItem.reset_token_hash.set(token_hash)],
                 condition=UserItem.pk.exists(),
@@ -328,8 +453,8 @@ class IdentityStore:
     def use_reset(self, token_hash: str, user_id: str, now: float) -> bool:
         """Spend a reset token once, if it is unused, unexpired and still its account's latest."""
         try:
-            with TransactWrite(connection=transaction_connection(IdentityItem)) as transaction:
-                transaction.update(
+            with transaction(IdentityItem) as steps:
+                steps.update(
                     ResetItem(*ResetItem.key(token_hash)),
                     actions=[ResetItem.used.set(True)],
                     condition=ResetItem.pk.exists()
@@ -337,11 +462,7 @@ class IdentityStore:
                     & (ResetItem.expires_at > int(now))
                     & (ResetItem.user_id == user_id),
                 )
-                transaction.condition_check(
-                    UserItem, *UserItem.key(user_id), condition=UserItem.reset_token_hash == token_hash
-                )
-        except TransactWriteError as exc:
-            if any(failed_conditions(exc)):
-                return False
-            raise
+                steps.check(UserItem, *UserItem.key(user_id), condition=UserItem.reset_token_hash == token_hash)
+        except Refused:
+            return False
         return True

@@ -1,56 +1,74 @@
-"""Builds the catalog's services from settings, once per process and on first use."""
+"""The catalog context's composition root: the service, its store and index, ingestion, and the
+stock steps the orders context takes stock through."""
 
 from __future__ import annotations
 
-import functools
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from chalicelib import clients
-from chalicelib.catalog.resources import PRODUCTS_INDEX
-from chalicelib.config import get_settings
+from chalicelib.clients import Clients
+from chalicelib.config import Settings
+from chalicelib.roots import Root
 
-# The service and its store import PynamoDB (and botocore): loaded on first use, not at cold start.
+# The service and its store import PynamoDB (and botocore): loaded when the context is built,
+# not at cold start.
 if TYPE_CHECKING:
     from chalicelib.catalog.indexer import ProductIndex
     from chalicelib.catalog.ingest import Ingestor
+    from chalicelib.catalog.products import CatalogStorage
     from chalicelib.catalog.service import CatalogService
-    from chalicelib.catalog.store import CatalogStore
-    from chalicelib.catalog.summaries import Summaries
+    from chalicelib.catalog.store import StockSteps
 
 
-@functools.cache
-def summaries() -> Summaries:
-    from chalicelib.catalog.summaries import Summaries
+@dataclass(frozen=True)
+class Ingestion:
+    """Ingestors over the catalog's store and index, each keeping fetched pages in a directory."""
 
-    return Summaries(clients.redis)
+    store: CatalogStorage
+    index: ProductIndex
+    allow_private: bool
+
+    def __call__(self, cache_dir: str | None = None) -> Ingestor:
+        from chalicelib.catalog.ingest import DEFAULT_CACHE_DIR, HttpCache, Ingestor
+
+        cache = HttpCache(Path(cache_dir) if cache_dir else DEFAULT_CACHE_DIR, allow_private=self.allow_private)
+        return Ingestor(self.store, self.index, cache)
 
 
-@functools.cache
-def product_index() -> ProductIndex:
+@dataclass(frozen=True)
+class Catalog:
+    service: CatalogService
+    store: CatalogStorage
+    index: ProductIndex
+    ingestor: Ingestion
+    # The port orders' transactions take and give back stock through.
+    stock: StockSteps
+
+    def rebuild_index(self) -> dict[str, Any]:
+        """The product index again from the table (the local cloud rebuilds it at start)."""
+        return self.index.rebuild(self.store.every_product())
+
+
+def build(settings: Settings, clients: Clients, *, store: CatalogStorage | None = None) -> Catalog:
     from chalicelib.catalog.indexer import ProductIndex
-
-    return ProductIndex(clients.opensearch, get_settings().resource_name(PRODUCTS_INDEX), summaries().changed)
-
-
-@functools.cache
-def catalog_store() -> CatalogStore:
-    from chalicelib.catalog.store import CatalogStore
-
-    return CatalogStore()
-
-
-def ingestor(cache_dir: str | None = None) -> Ingestor:
-    from chalicelib.catalog.ingest import DEFAULT_CACHE_DIR, HttpCache, Ingestor
-    from chalicelib.config import get_settings
-
-    cache = HttpCache(cache_dir or DEFAULT_CACHE_DIR, allow_private=get_settings().webhook_allow_private)
-    return Ingestor(catalog_store(), product_index(), cache)
-
-
-@functools.cache
-def catalog_service() -> CatalogService:
+    from chalicelib.catalog.resources import CATALOG_TABLE, PRODUCTS_INDEX
     from chalicelib.catalog.search import ProductSearch
     from chalicelib.catalog.service import CatalogService
+    from chalicelib.catalog.store import CatalogItem, CatalogStore, StockSteps
+    from chalicelib.catalog.summaries import Summaries
+    from chalicelib.dynamo import bind
 
-    search = ProductSearch(clients.opensearch, get_settings().resource_name(PRODUCTS_INDEX), summaries())
-    return CatalogService(catalog_store(), search, ingestor())
+    if store is None:
+        bind(CatalogItem, CATALOG_TABLE, settings)
+        store = CatalogStore()
+    alias = settings.resource_name(PRODUCTS_INDEX)
+    # Totals and facets of the unfiltered listing, kept in Redis until the index changes.
+    summaries = Summaries(clients.redis)
+    index = ProductIndex(clients.opensearch, alias, summaries.changed)
+    ingestor = Ingestion(store, index, settings.webhook_allow_private)
+    service = CatalogService(store, ProductSearch(clients.opensearch, alias, summaries), ingestor())
+    return Catalog(service=service, store=store, index=index, ingestor=ingestor, stock=StockSteps())
+
+
+catalog: Root[Catalog] = Root("catalog")

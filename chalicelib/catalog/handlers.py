@@ -16,7 +16,7 @@ from chalice import Blueprint
 
 from chalicelib import batch
 from chalicelib.batch import Policy
-from chalicelib.catalog.container import catalog_store, product_index
+from chalicelib.catalog.container import catalog
 from chalicelib.catalog.indexer import IndexWrite, write_of_product, write_of_record
 from chalicelib.catalog.resources import STOCK_QUEUE
 from chalicelib.events.delivery import envelope_of
@@ -43,7 +43,7 @@ def on_catalog_change(event: Any) -> dict[str, Any]:
         if write is not None:
             writes.append((record.sequence_number, write))
     try:
-        failed_ids = product_index().apply(write for _, write in writes)
+        failed_ids = catalog().index.apply(write for _, write in writes)
     except Exception:
         log.exception("product indexing failed", extra={"records": len(writes)})
         failed_ids = {write.product_id for _, write in writes}
@@ -72,10 +72,8 @@ def refresh_stock(event: Any) -> dict[str, Any]:
     product_ids = set().union(*wanted.values())
     try:
         # One read and one bulk request for the whole batch; a product several orders share is indexed once.
-        stored = catalog_store().stored(product_ids)
-        failed_ids = product_index().apply(
-            write_of_product(item.product(), bool(item.deleted)) for item in stored.values()
-        )
+        stored = catalog().store.stored(product_ids)
+        failed_ids = catalog().index.apply(write_of_product(s.product, s.deleted) for s in stored.values())
     except Exception:
         log.exception("stock refresh failed", extra={"products": len(product_ids)})
         failed_ids = product_ids

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import batch, search
-from chalicelib.catalog.products import Product
+from chalicelib.catalog.products import Product, StoredProduct
 
 PRODUCT_PREFIX = "PRODUCT#"
 # A conflict means the index already holds a newer version; not-found, that a delete has nothing to do.
@@ -66,6 +66,9 @@ def newest(writes: Iterable[IndexWrite]) -> list[IndexWrite]:
     return list(latest.values())
 
 
+REBUILD_CHUNK = 500
+
+
 class ProductIndex:
     def __init__(self, client: Callable[[], Any], alias: str, on_change: Callable[[], None] = lambda: None) -> None:
         self._client = client
@@ -97,6 +100,22 @@ class ProductIndex:
             if detail.get("status") not in HARMLESS_STATUSES:
                 failed.add(int(detail["_id"]))
         return failed
+
+    def rebuild(self, stored: Iterable[StoredProduct]) -> dict[str, Any]:
+        """Every stored product indexed at its stored version (a tombstone removes its product),
+        in chunks; RuntimeError names how many could not be indexed."""
+        pending: list[IndexWrite] = []
+        products, failed = 0, set()
+        for item in stored:
+            pending.append(write_of_product(item.product, item.deleted))
+            if len(pending) == REBUILD_CHUNK:
+                failed |= self.apply(pending)
+                products, pending = products + len(pending), []
+        failed |= self.apply(pending)
+        products += len(pending)
+        if failed:
+            raise RuntimeError(f"{len(failed)} of {products} products could not be indexed")
+        return {"index": self.alias, "products": products}
 
     def _action(self, write: IndexWrite) -> dict[str, Any]:
         base = {"_index": self.alias, "_id": str(write.product_id), "version": write.version}

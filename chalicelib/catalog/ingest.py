@@ -29,8 +29,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from chalicelib import schemas
 from chalicelib.catalog.indexer import ProductIndex, write_of_product
-from chalicelib.catalog.products import Product, category_name
-from chalicelib.catalog.store import CatalogStore, Category, ProductItem
+from chalicelib.catalog.products import CatalogStorage, Category, Product, StoredProduct, category_name
 from chalicelib.errors import BadRequest
 from chalicelib.jsonlog import get_logger
 
@@ -240,7 +239,7 @@ class Ingestor:
     """Pages are read in order here and upserted by a few workers at once: each page spends most
     of its time waiting on DynamoDB or OpenSearch, and the two answer in parallel."""
 
-    def __init__(self, store: CatalogStore, index: ProductIndex, cache: HttpCache, workers: int = WORKERS) -> None:
+    def __init__(self, store: CatalogStorage, index: ProductIndex, cache: HttpCache, workers: int = WORKERS) -> None:
         self.store = store
         self.index = index
         self.cache = cache
@@ -310,7 +309,7 @@ class Ingestor:
     def _upsert(self, candidates: dict[int, tuple[int, dict[str, Any]]], known: _KnownCategories) -> PageOutcome:
         outcome = PageOutcome()
         stored = self.store.stored(candidates)
-        changed: list[tuple[Product, ProductItem | None]] = []
+        changed: list[tuple[Product, StoredProduct | None]] = []
         for product_id, (position, record) in candidates.items():
             product = Product.from_json(product_id, record)
             current = stored.get(product_id)
@@ -336,11 +335,11 @@ class Ingestor:
             )
         written = self.store.write_products(changed)
         try:
-            failed = self.index.apply(write_of_product(item.product(), deleted=False) for item in written)
+            failed = self.index.apply(write_of_product(product, deleted=False) for product in written)
         except Exception:
             # The writes are committed; the table's stream indexes them when search is back.
             log.exception("bulk indexing failed", extra={"products": len(written)})
-            failed = {int(item.product_id) for item in written}
+            failed = {product.id for product in written}
         outcome.indexed = len(written) - len(failed)
         outcome.index_failures = sorted(failed)
         return outcome

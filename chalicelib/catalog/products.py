@@ -1,4 +1,6 @@
-"""A product in the DummyJSON shape, and the forms it takes: stored, indexed, served.
+"""A product in the DummyJSON shape, and the forms it takes: stored, indexed, served; categories;
+and the storage the catalog's services need (`CatalogStorage`: chalicelib/catalog/store.py is it
+over DynamoDB).
 
 Kept free of storage imports so the stream handler and the routes load without PynamoDB.
 """
@@ -9,8 +11,9 @@ import hashlib
 import json
 import re
 import unicodedata
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from chalicelib.errors import NotFound
 
@@ -65,6 +68,11 @@ class Product:
     def price(self) -> float:
         return float(self.fields.get("price", 0))
 
+    @property
+    def thumbnail(self) -> str | None:
+        thumbnail = self.fields.get("thumbnail")
+        return thumbnail if isinstance(thumbnail, str) else None
+
     def body_json(self) -> str:
         return canonical(self.fields)
 
@@ -84,6 +92,66 @@ class Product:
 
     def etag(self) -> str:
         return f'"{self.id}-{self.version}"'
+
+
+@dataclass(frozen=True)
+class StoredProduct:
+    """A product as stored, tombstone or not, with the hash of the content last written from a
+    source (ingestion compares it, not the stock orders have taken since)."""
+
+    product: Product
+    deleted: bool
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class Category:
+    slug: str
+    name: str
+
+
+class CatalogStorage(Protocol):
+    """Categories, products and the id counter. Writes are conditional: Conflict when a create
+    finds the id or slug taken (or an update finds the version moved on), NotFound when the
+    product or category is gone."""
+
+    def categories(self) -> list[Category]: ...
+
+    def category(self, slug: str) -> Category | None: ...
+
+    def create_category(self, category: Category) -> None: ...
+
+    def ensure_categories(self, categories: Iterable[Category]) -> list[str]:
+        """Create the categories that do not exist yet; their slugs."""
+
+    def rename_category(self, category: Category) -> None: ...
+
+    def delete_category(self, slug: str) -> None: ...
+
+    def product(self, product_id: int, consistent: bool = False) -> Product | None: ...
+
+    def products(self, product_ids: Iterable[int], consistent: bool = False) -> dict[int, Product]:
+        """The live products among `product_ids`, by id."""
+
+    def stored(self, product_ids: Iterable[int]) -> dict[int, StoredProduct]:
+        """Every stored product among `product_ids`, tombstones included."""
+
+    def every_product(self) -> Iterator[StoredProduct]:
+        """Every stored product, tombstones included (an index rebuild reads them all)."""
+
+    def put_product(self, product: Product, replace: bool) -> Product:
+        """Create (only if absent or deleted) or replace (only if live) a product."""
+
+    def update_product(self, product: Product, expected_version: int) -> Product: ...
+
+    def delete_product(self, product_id: int) -> None: ...
+
+    def write_products(self, products: list[tuple[Product, StoredProduct | None]]) -> list[Product]:
+        """Upsert each product over the stored one it was compared with."""
+
+    def next_product_id(self) -> int: ...
+
+    def raise_product_ids_above(self, product_id: int) -> None: ...
 
 
 def parse_product_id(raw: str) -> int:

@@ -1,23 +1,26 @@
 """The catalog's resources: one table (categories, products, the id counter) whose stream feeds
 the `catalog-products` search index, and the queue that refreshes stock after orders."""
 
-from chalicelib.resources import Key, QueueSpec, SearchIndexSpec, TableSpec, declare
+from chalicelib.resources import EventRule, Key, QueueSpec, SearchIndexSpec, TableSpec, declare
 
 PRODUCTS_INDEX = "catalog-products"
 STOCK_QUEUE = "catalog-stock"
+CATALOG_TABLE = TableSpec(
+    key="catalog",
+    hash_key=Key("pk"),
+    range_key=Key("sk"),
+    stream=True,
+    stream_failure_queue="catalog-stream-failures",
+)
 
 _TEXT_AND_KEYWORD = {"type": "keyword", "fields": {"text": {"type": "text"}}}
 
 declare(
-    TableSpec(
-        key="catalog",
-        hash_key=Key("pk"),
-        range_key=Key("sk"),
-        stream=True,
-        stream_failure_queue="catalog-stream-failures",
-    ),
+    CATALOG_TABLE,
     QueueSpec(key="catalog-stream-failures", dead_letter=False),
     QueueSpec(key=STOCK_QUEUE),
+    # Orders move stock: the index learns of it again from the events (chalicelib/catalog/handlers.py).
+    EventRule(key="catalog-stock-refresh", detail_types=("order.created", "order.status_changed"), queue=STOCK_QUEUE),
     SearchIndexSpec(
         key=PRODUCTS_INDEX,
         mappings={

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from chalice import Response
 
-from chalicelib.catalog.container import catalog_service
+from chalicelib.catalog.container import catalog
 from chalicelib.catalog.products import Product, parse_product_id
 from chalicelib.catalog.search import MAX_LIMIT, SORTS, SearchParams
 from chalicelib.errors import BadRequest
@@ -59,7 +59,7 @@ def _product(product: Product, status: int = 200) -> Response:
     tags=TAGS,
 )
 def list_categories():
-    categories = catalog_service().categories()
+    categories = catalog().service.categories()
     return json_response({"items": categories, "count": len(categories)})
 
 
@@ -73,7 +73,7 @@ def list_categories():
     **ADMIN,
 )
 def create_category():
-    category = catalog_service().create_category(route_body(api.current_request))
+    category = catalog().service.create_category(route_body(api.current_request))
     return json_response(category, status=201, headers={"Location": f"/api/v1/categories/{category['slug']}"})
 
 
@@ -87,7 +87,7 @@ def create_category():
     **ADMIN,
 )
 def rename_category(slug):
-    return json_response(catalog_service().rename_category(slug, route_body(api.current_request)))
+    return json_response(catalog().service.rename_category(slug, route_body(api.current_request)))
 
 
 @api.route(
@@ -101,7 +101,7 @@ def rename_category(slug):
     **ADMIN,
 )
 def delete_category(slug):
-    catalog_service().delete_category(slug)
+    catalog().service.delete_category(slug)
     return Response(body="", status_code=204)
 
 
@@ -118,7 +118,7 @@ def delete_category(slug):
     tags=TAGS,
 )
 def list_products():
-    return json_response(catalog_service().search(_params()))
+    return json_response(catalog().service.search(_params()))
 
 
 @api.route(
@@ -140,7 +140,7 @@ def search_products():
     params = _params()
     if not params.query:
         raise BadRequest("query (or q) is required")
-    return json_response(catalog_service().search(params))
+    return json_response(catalog().service.search(params))
 
 
 @api.route(
@@ -152,7 +152,7 @@ def search_products():
     tags=TAGS,
 )
 def get_product(product_id):
-    product = catalog_service().product(parse_product_id(product_id))
+    product = catalog().service.product(parse_product_id(product_id))
     return not_modified(api.current_request, product.etag(), {"Cache-Control": "no-cache"}) or _product(product)
 
 
@@ -167,7 +167,7 @@ def get_product(product_id):
     **ADMIN,
 )
 def create_product():
-    return _product(catalog_service().create_product(route_body(api.current_request)), 201)
+    return _product(catalog().service.create_product(route_body(api.current_request)), 201)
 
 
 @api.route(
@@ -181,7 +181,7 @@ def create_product():
 )
 def replace_product(product_id):
     data = route_body(api.current_request)
-    return _product(catalog_service().replace_product(parse_product_id(product_id), data))
+    return _product(catalog().service.replace_product(parse_product_id(product_id), data))
 
 
 @api.route(
@@ -196,7 +196,7 @@ def replace_product(product_id):
 )
 def patch_product(product_id):
     patch = parse_json(api.current_request.raw_body)
-    return _product(catalog_service().patch_product(parse_product_id(product_id), patch))
+    return _product(catalog().service.patch_product(parse_product_id(product_id), patch))
 
 
 @api.route(
@@ -210,7 +210,7 @@ def patch_product(product_id):
     **ADMIN,
 )
 def delete_product(product_id):
-    catalog_service().delete_product(parse_product_id(product_id))
+    catalog().service.delete_product(parse_product_id(product_id))
     return Response(body="", status_code=204)
 
 
@@ -226,4 +226,4 @@ def delete_product(product_id):
     **ADMIN,
 )
 def ingest():
-    return json_response(catalog_service().ingest(route_body(api.current_request)))
+    return json_response(catalog().service.ingest(route_body(api.current_request)))

@@ -6,11 +6,10 @@ from typing import Any
 
 from chalicelib import schemas
 from chalicelib.catalog.ingest import Ingestor
-from chalicelib.catalog.products import Product, slugify
+from chalicelib.catalog.products import CatalogStorage, Category, Product, slugify
 from chalicelib.catalog.search import ProductSearch, SearchParams
-from chalicelib.catalog.store import CatalogStore, Category
-from chalicelib.documents.merge import merge_patch
 from chalicelib.errors import BadRequest, Conflict, DependencyUnavailable, FieldError, NotFound, ValidationFailed
+from chalicelib.merge_patch import merge_patch
 
 # A merge computed from a read is written only if nothing moved since; orders move stock often.
 PATCH_ATTEMPTS = 5
@@ -19,7 +18,7 @@ ID_ATTEMPTS = 10
 
 
 class CatalogService:
-    def __init__(self, store: CatalogStore, search: ProductSearch, ingestor: Ingestor) -> None:
+    def __init__(self, store: CatalogStorage, search: ProductSearch, ingestor: Ingestor) -> None:
         self.store = store
         self.search_index = search
         self.ingestor = ingestor
@@ -65,10 +64,10 @@ class CatalogService:
     # -- products ---------------------------------------------------------------------------
 
     def product(self, product_id: int) -> Product:
-        item = self.store.product(product_id)
-        if item is None:
+        product = self.store.product(product_id)
+        if product is None:
             raise NotFound(f"No product {product_id}")
-        return item.product()
+        return product
 
     def search(self, params: SearchParams) -> dict[str, Any]:
         return self.search_index.search(params)
@@ -82,10 +81,10 @@ class CatalogService:
     def create_product(self, data: dict[str, Any]) -> Product:
         self._check_category(data)
         if "id" in data:
-            return self.store.put_product(Product.from_json(data["id"], data), replace=False).product()
+            return self.store.put_product(Product.from_json(data["id"], data), replace=False)
         for _ in range(ID_ATTEMPTS):
             try:
-                return self.store.put_product(Product.from_json(self.store.next_product_id(), data), False).product()
+                return self.store.put_product(Product.from_json(self.store.next_product_id(), data), False)
             except Conflict:
                 continue
         raise Conflict("Could not allocate a product id; try again")
@@ -94,7 +93,7 @@ class CatalogService:
         if data.get("id", product_id) != product_id:
             raise ValidationFailed([FieldError("$.id", "must match the id in the path")])
         self._check_category(data)
-        return self.store.put_product(Product.from_json(product_id, data), replace=True).product()
+        return self.store.put_product(Product.from_json(product_id, data), replace=True)
 
     def patch_product(self, product_id: int, patch: Any) -> Product:
         """RFC 7396 merge into the stored product; the result must be a valid product."""
@@ -109,7 +108,7 @@ class CatalogService:
             if merged["category"] != current.category:
                 self._check_category(merged)
             try:
-                return self.store.update_product(Product.from_json(product_id, merged), current.version).product()
+                return self.store.update_product(Product.from_json(product_id, merged), current.version)
             except Conflict:
                 continue
         raise Conflict(f"Product {product_id} is changing too often to merge into; try again")

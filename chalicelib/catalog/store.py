@@ -7,7 +7,8 @@
 | id counter | `COUNTER` | `product` |
 
 A product keeps its stock as a top-level number so an order can decrement it under a
-condition (chalicelib/orders), and everything else as canonical JSON in `body`. Every write
+condition (`StockSteps`, the port the orders context's transactions take stock through), and
+everything else as canonical JSON in `body`. Every write
 adds one to `version`, which the search index uses as an external version: whichever of the
 writers (stream, ingestion, stock refresh) arrives late cannot move the index backwards. A
 deleted product is a tombstone (`deleted = true`), so its version keeps counting if it returns.
@@ -17,17 +18,19 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Hashable, Iterable, Iterator
+from typing import Any
 
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 
-from chalicelib.catalog.products import Product
-from chalicelib.dynamo import condition_failed, keyed_model
+from chalicelib.catalog.products import Category, Product, StoredProduct
+from chalicelib.dynamo import KeyedItem, Transaction, condition_failed, unbound_meta
 from chalicelib.errors import Conflict, NotFound
 
-CatalogItem = keyed_model("catalog")
+
+class CatalogItem(KeyedItem):
+    Meta = unbound_meta()
 
 
 class CategoryItem(CatalogItem):
@@ -58,6 +61,9 @@ class ProductItem(CatalogItem):
             int(self.product_id), self.body, int(self.stock), int(self.version), float(self.created_at)
         )
 
+    def stored(self) -> StoredProduct:
+        return StoredProduct(self.product(), bool(self.deleted), self.content_hash)
+
 
 class CounterItem(CatalogItem):
     value = NumberAttribute()
@@ -66,10 +72,26 @@ class CounterItem(CatalogItem):
 _COUNTER_KEY = ("COUNTER", "product")
 
 
-@dataclass(frozen=True)
-class Category:
-    slug: str
-    name: str
+class StockSteps:
+    """Catalog's port for orders: the steps that take stock for an order and give it back, as
+    parts of the orders context's own transactions (an order, its stock and its cart commit
+    together or not at all)."""
+
+    def take(self, transaction: Transaction, product_id: int, quantity: int, refusal: Hashable) -> None:
+        """Take `quantity` if the product is live and has that much; else the transaction is
+        refused with `refusal`."""
+        item, actions = _stock_change(product_id, -quantity)
+        condition = (ProductItem.stock >= quantity) & (ProductItem.deleted == False)  # noqa: E712
+        transaction.update(item, actions=actions, condition=condition, refusal=refusal)
+
+    def give_back(self, transaction: Transaction, product_id: int, quantity: int) -> None:
+        item, actions = _stock_change(product_id, quantity)
+        transaction.update(item, actions=actions, condition=ProductItem.pk.exists())
+
+
+def _stock_change(product_id: int, delta: int) -> tuple[ProductItem, list[Any]]:
+    # Every write moves the version on: the index takes each product at its item version.
+    return ProductItem(*ProductItem.key(product_id)), [ProductItem.stock.add(delta), ProductItem.version.add(1)]
 
 
 class CatalogStore:
@@ -126,26 +148,31 @@ class CatalogStore:
 
     # -- products ---------------------------------------------------------------------------
 
-    def product(self, product_id: int, consistent: bool = False) -> ProductItem | None:
+    def product(self, product_id: int, consistent: bool = False) -> Product | None:
         try:
             item = ProductItem.get(*ProductItem.key(product_id), consistent_read=consistent)
         except DoesNotExist:
             return None
-        return None if item.deleted else item
+        return None if item.deleted else item.product()
 
-    def products(self, product_ids: Iterable[int], consistent: bool = False) -> dict[int, ProductItem]:
+    def products(self, product_ids: Iterable[int], consistent: bool = False) -> dict[int, Product]:
         """The live products among `product_ids`, by id (tombstones and unknown ids left out)."""
         keys = [ProductItem.key(product_id) for product_id in sorted(set(product_ids))]
         items = ProductItem.batch_get(keys, consistent_read=consistent) if keys else []
-        return {int(item.product_id): item for item in items if not item.deleted}
+        return {int(item.product_id): item.product() for item in items if not item.deleted}
 
-    def stored(self, product_ids: Iterable[int]) -> dict[int, ProductItem]:
-        """Every stored item among `product_ids`, tombstones included (ingestion's upsert reads)."""
+    def stored(self, product_ids: Iterable[int]) -> dict[int, StoredProduct]:
+        """Every stored product among `product_ids`, tombstones included (ingestion's upsert reads)."""
         keys = [ProductItem.key(product_id) for product_id in sorted(set(product_ids))]
         items = ProductItem.batch_get(keys, consistent_read=True) if keys else []
-        return {int(item.product_id): item for item in items}
+        return {int(item.product_id): item.stored() for item in items}
 
-    def put_product(self, product: Product, replace: bool) -> ProductItem:
+    def every_product(self) -> Iterator[StoredProduct]:
+        """Every stored product, tombstones included (a Scan: for a rebuild, not a hot path)."""
+        for item in ProductItem.scan(ProductItem.sk == ProductItem.SK, consistent_read=True, page_size=500):
+            yield item.stored()
+
+    def put_product(self, product: Product, replace: bool) -> Product:
         """Create (`replace=False`: only if absent or deleted) or replace (only if live) a product.
 
         One UpdateItem: the version is incremented by the table, not computed from a read, so
@@ -175,9 +202,9 @@ class CatalogStore:
             if replace:
                 raise NotFound(f"No product {product.id}") from None
             raise Conflict(f"A product with id {product.id} exists") from None
-        return item
+        return item.product()
 
-    def update_product(self, product: Product, expected_version: int) -> ProductItem:
+    def update_product(self, product: Product, expected_version: int) -> Product:
         """Write a product read at `expected_version` (a merge computed from it); Conflict if it moved."""
         item = ProductItem(*ProductItem.key(product.id))
         actions = [
@@ -194,7 +221,7 @@ class CatalogStore:
             if condition_failed(exc):
                 raise Conflict(f"Product {product.id} changed while it was being updated") from None
             raise
-        return item
+        return item.product()
 
     def delete_product(self, product_id: int) -> None:
         item = ProductItem(*ProductItem.key(product_id))
@@ -212,7 +239,7 @@ class CatalogStore:
                 raise NotFound(f"No product {product_id}") from None
             raise
 
-    def write_products(self, products: list[tuple[Product, ProductItem | None]]) -> list[ProductItem]:
+    def write_products(self, products: list[tuple[Product, StoredProduct | None]]) -> list[Product]:
         """Upsert in BatchWriteItem calls: each product over the stored item it was compared with.
 
         BatchWriteItem cannot be conditional, so the version comes from that earlier read, and
@@ -229,8 +256,8 @@ class CatalogStore:
                 stock=product.stock,
                 content_hash=product.content_hash(),
                 deleted=False,
-                version=(int(current.version) if current else 0) + 1,
-                created_at=float(current.created_at) if current else now,
+                version=(current.product.version if current else 0) + 1,
+                created_at=current.product.created_at if current else now,
                 updated_at=now,
             )
             for product, current in products
@@ -238,7 +265,7 @@ class CatalogStore:
         with ProductItem.batch_write() as batch:
             for item in items:
                 batch.save(item)
-        return items
+        return [item.product() for item in items]
 
     # -- ids --------------------------------------------------------------------------------
 

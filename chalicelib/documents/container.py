@@ -1,42 +1,71 @@
-"""Builds the documents service from settings, once per process and on first use."""
+"""The documents context's composition root: the service, its search, its cache and the index
+rebuild, over the documents table."""
 
 from __future__ import annotations
 
-import functools
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from chalicelib import clients
 from chalicelib.cache import Cache
+from chalicelib.clients import Clients
+from chalicelib.config import Settings
+from chalicelib.roots import Root
 
-# The service and its store import PynamoDB (and botocore): loaded on first use, not at cold start.
+# The service and its store import PynamoDB (and botocore): loaded when the context is built,
+# not at cold start.
 if TYPE_CHECKING:
     from chalicelib.documents.search import DocumentSearch
     from chalicelib.documents.service import DocumentService
+    from chalicelib.documents.types import DocumentStorage
+
+# A cached document lives this long at most; every write and the stream drop it sooner.
+CACHE_TTL_S = 300
 
 
-@functools.cache
-def document_cache() -> Cache:
-    return Cache(clients.redis, namespace="doc", ttl_s=300)
+@dataclass(frozen=True)
+class Documents:
+    service: DocumentService
+    search: DocumentSearch
+    cache: Cache
+    # Rebuilds a type's search index from the table (the reindex task kind runs it).
+    rebuild_index: Callable[[str], dict[str, Any]]
 
 
-@functools.cache
-def document_service() -> DocumentService:
+def build(
+    settings: Settings,
+    clients: Clients,
+    *,
+    store: DocumentStorage | None = None,
+    cache: Cache | None = None,
+    on_type_registered: Callable[[str, dict[str, Any]], None] | None = None,
+) -> Documents:
+    from chalicelib.documents.reindex import IndexRebuild
+    from chalicelib.documents.resources import DOCUMENTS_TABLE, registered_type_index
+    from chalicelib.documents.search import DocumentSearch
     from chalicelib.documents.service import DocumentService, TypeRegistry
-    from chalicelib.documents.store import DocumentStore
-    from chalicelib.resources import registered_type_index
+    from chalicelib.documents.store import DocumentItem, DocumentStore
+    from chalicelib.dynamo import bind
     from chalicelib.search import ensure_index
 
-    store = DocumentStore()
-    return DocumentService(
-        store=store,
-        types=TypeRegistry(store),
-        cache=document_cache(),
-        on_type_registered=lambda doc_type, schema: ensure_index(registered_type_index(doc_type, schema)),
+    if store is None:
+        bind(DocumentItem, DOCUMENTS_TABLE, settings)
+        store = DocumentStore()
+
+    def index_registered_type(doc_type: str, schema: dict[str, Any]) -> None:
+        ensure_index(registered_type_index(doc_type, schema), settings)
+
+    cache = cache or Cache(clients.redis, namespace="doc", ttl_s=CACHE_TTL_S)
+    types = TypeRegistry(store)
+    service = DocumentService(
+        store=store, types=types, cache=cache, on_type_registered=on_type_registered or index_registered_type
+    )
+    return Documents(
+        service=service,
+        search=DocumentSearch(clients.opensearch),
+        cache=cache,
+        rebuild_index=IndexRebuild(store, types, clients.opensearch, settings),
     )
 
 
-@functools.cache
-def document_search() -> DocumentSearch:
-    from chalicelib.documents.search import DocumentSearch
-
-    return DocumentSearch(clients.opensearch)
+documents: Root[Documents] = Root("documents")

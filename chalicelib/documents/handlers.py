@@ -15,11 +15,12 @@ from chalice import Blueprint
 
 from chalicelib import batch, events, search
 from chalicelib.batch import Policy
-from chalicelib.documents.container import document_cache
+from chalicelib.documents.container import documents
 from chalicelib.documents.indexer import RecordActions, classify_errors, drop_stale, record_actions
+from chalicelib.documents.resources import FAILURE_QUEUE
 from chalicelib.documents.types import SCHEMA_TYPE
 from chalicelib.jsonlog import get_logger
-from chalicelib.resources import stream_arn
+from chalicelib.resources import queue_name, stream_arn
 
 handlers = Blueprint(__name__)
 log = get_logger("documents")
@@ -46,10 +47,9 @@ def _dead_letter(records: list[Any], reason: str) -> None:
     if not records:
         return
     from chalicelib import clients
-    from chalicelib.resources import queue_name
 
     sqs = clients.aws("sqs")
-    url = sqs.get_queue_url(QueueName=queue_name("documents-stream-failures"))["QueueUrl"]
+    url = sqs.get_queue_url(QueueName=queue_name(FAILURE_QUEUE))["QueueUrl"]
     for record in records:
         body = {"reason": reason, "record": record.to_dict()}
         sqs.send_message(QueueUrl=url, MessageBody=json.dumps(body, default=str))
@@ -87,7 +87,7 @@ def on_document_change(event: Any) -> dict[str, Any]:
     except Exception:
         log.exception("could not dead-letter documents")
         failed += [r.sequence_number for r in (*unindexable, *refused)]
-    cache = document_cache()
+    cache = documents().cache
     cache.delete(*(cache.key(p.owner, p.doc_type, p.doc_id) for p in planned))
     return batch.report(records, failed, Policy.FROM_FIRST_FAILURE)
 

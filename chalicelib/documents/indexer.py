@@ -22,9 +22,9 @@ from typing import Any
 
 from chalicelib import batch
 from chalicelib.config import get_settings
+from chalicelib.documents.resources import document_index_key
 from chalicelib.documents.tree import JOIN_FIELD, flatten, object_ids
 from chalicelib.documents.types import SCHEMA_TYPE
-from chalicelib.resources import document_index_key
 
 # Conflicts mean a newer version is indexed; not-found means the delete has nothing to do.
 HARMLESS_STATUSES = {404, 409}

@@ -11,16 +11,16 @@ from typing import TYPE_CHECKING, Any
 
 from chalice import Response
 
-from chalicelib.auth.principal import current_principal
-from chalicelib.documents.container import document_search, document_service
-from chalicelib.documents.types import MERGE_PATCH
+from chalicelib.documents.container import documents
 from chalicelib.errors import BadRequest, NotFound
 from chalicelib.http.etag import CACHE_CONTROL, if_match, not_modified
 from chalicelib.http.requests import json_body, parse_json
 from chalicelib.http.routing import ApiBlueprint, QueryParam, json_response
+from chalicelib.merge_patch import MERGE_PATCH
+from chalicelib.principal import current_principal
 
 if TYPE_CHECKING:
-    from chalicelib.documents.store import Stored
+    from chalicelib.documents.types import Stored
 
 api = ApiBlueprint(__name__)
 TAGS = ("documents",)
@@ -78,7 +78,7 @@ def _owner() -> str | None:
 
 
 def list_documents(doc_type: str) -> Response:
-    page = document_service().list(
+    page = documents().service.list(
         current_principal(),
         doc_type,
         org=_query().get("_org") or _query().get("org"),
@@ -91,12 +91,12 @@ def list_documents(doc_type: str) -> Response:
 
 
 def create_document(doc_type: str) -> Response:
-    return _document(document_service().create(current_principal(), doc_type, json_body(api.current_request)), 201)
+    return _document(documents().service.create(current_principal(), doc_type, json_body(api.current_request)), 201)
 
 
 def get_document(doc_type: str, doc_id: str, fallback: Callable[[], Response] | None = None) -> Response:
     try:
-        stored = document_service().get(current_principal(), doc_type, doc_id, _owner())
+        stored = documents().service.get(current_principal(), doc_type, doc_id, _owner())
     except NotFound:
         if fallback is None:
             raise
@@ -106,7 +106,7 @@ def get_document(doc_type: str, doc_id: str, fallback: Callable[[], Response] | 
 
 def replace_document(doc_type: str, doc_id: str) -> Response:
     document = json_body(api.current_request)
-    stored = document_service().replace(current_principal(), doc_type, doc_id, document, _if_match(), _owner())
+    stored = documents().service.replace(current_principal(), doc_type, doc_id, document, _if_match(), _owner())
     return _document(stored)
 
 
@@ -114,12 +114,12 @@ def patch_document(doc_type: str, doc_id: str) -> Response:
     request = api.current_request
     media_type = request.headers.get("content-type", "application/json").split(";", 1)[0].strip().lower()
     patch = parse_json(request.raw_body)
-    stored = document_service().patch(current_principal(), doc_type, doc_id, patch, media_type, _if_match(), _owner())
+    stored = documents().service.patch(current_principal(), doc_type, doc_id, patch, media_type, _if_match(), _owner())
     return _document(stored)
 
 
 def delete_document(doc_type: str, doc_id: str) -> Response:
-    document_service().delete(current_principal(), doc_type, doc_id, _if_match(), _owner())
+    documents().service.delete(current_principal(), doc_type, doc_id, _if_match(), _owner())
     return Response(body="", status_code=204)
 
 
@@ -160,7 +160,7 @@ def search_plans():
     if not text:
         raise BadRequest("q is required")
     owner = current_principal().acting_for(_owner())
-    return json_response(document_search().plans_matching(owner, text, _query().get("org")))
+    return json_response(documents().search.plans_matching(owner, text, _query().get("org")))
 
 
 @api.route(
@@ -246,7 +246,7 @@ def create_service():
 
 
 def _embedded_service(service_id: str) -> Response:
-    found = document_search().embedded(current_principal().acting_for(_owner()), "service", service_id)
+    found = documents().search.embedded(current_principal().acting_for(_owner()), "service", service_id)
     if found is None:
         raise NotFound(f"No service {service_id}")
     headers = {"X-Contained-In": _location("plan", found["plan_id"])} if found.get("plan_id") else {}
@@ -326,13 +326,13 @@ def delete_service(service_id):
     tags=TAGS,
 )
 def register_schema(doc_type):
-    registered = document_service().register_type(current_principal(), doc_type, json_body(api.current_request))
+    registered = documents().service.register_type(current_principal(), doc_type, json_body(api.current_request))
     return json_response(registered, status=201, headers={"Location": f"/api/v1/schemas/{doc_type}"})
 
 
 @api.route("/api/v1/schemas/{doc_type}", summary="A document type's schema", **READ)
 def get_schema(doc_type):
-    return json_response(document_service().schema_of(doc_type))
+    return json_response(documents().service.schema_of(doc_type))
 
 
 @api.route("/api/v1/documents/{doc_type}", summary="List documents of a type", query=LIST_QUERY, **READ)
@@ -422,5 +422,5 @@ def delete_typed(doc_type, doc_id):
 def search_documents():
     body: Any = json_body(api.current_request)
     owner = current_principal().acting_for(_owner())
-    result = document_search().query(owner, _query().get("type", "plan"), body)
+    result = documents().search.query(owner, _query().get("type", "plan"), body)
     return json_response(result)

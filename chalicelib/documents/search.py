@@ -13,11 +13,11 @@ from typing import Any
 from chalicelib.config import get_settings
 from chalicelib.documents.isolation import ROOT_FIELD, TIEBREAK, client_view, isolate, owner_filter, source_view
 from chalicelib.documents.query_guard import check_search_body
+from chalicelib.documents.resources import document_index_key
 from chalicelib.documents.tree import JOIN_FIELD
 from chalicelib.documents.types import TYPE_NAME
 from chalicelib.errors import BadRequest, DependencyUnavailable, NotFound
 from chalicelib.jsonlog import get_logger
-from chalicelib.resources import document_index_key
 from chalicelib.search import EXHAUSTIVE_REWRITE
 
 MAX_PLAN_HITS = 100

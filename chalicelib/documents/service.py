@@ -20,11 +20,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import schemas
-from chalicelib.auth.principal import Principal
 from chalicelib.cache import Cache
-from chalicelib.documents.merge import merge_by_object_id, merge_patch
-from chalicelib.documents.store import PLATFORM, DocumentItem, DocumentStore, Stored, partition
-from chalicelib.documents.types import BUILTIN_TYPES, MERGE_PATCH, SCHEMA_TYPE, TYPE_NAME, canonical, etag_of
+from chalicelib.documents.merge import merge_by_object_id
+from chalicelib.documents.types import (
+    BUILTIN_TYPES,
+    PLATFORM,
+    SCHEMA_TYPE,
+    TYPE_NAME,
+    DocumentStorage,
+    Stored,
+    canonical,
+    etag_of,
+)
 from chalicelib.errors import (
     BadRequest,
     Conflict,
@@ -35,6 +42,8 @@ from chalicelib.errors import (
     ValidationFailed,
 )
 from chalicelib.http import paging
+from chalicelib.merge_patch import MERGE_PATCH, merge_patch
+from chalicelib.principal import Principal
 
 MAX_PAGE = 100
 MAX_OFFSET = 10_000
@@ -81,7 +90,7 @@ class TypeRegistry:
 
     def __init__(
         self,
-        store: DocumentStore,
+        store: DocumentStorage,
         ttl_s: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
         max_types: int = 256,
@@ -112,6 +121,10 @@ class TypeRegistry:
             raise NotFound(f"No document type {doc_type!r}; an administrator registers it at /api/v1/schemas/{{type}}")
         return cached[1]
 
+    def names(self) -> list[str]:
+        """Every document type that may have stored documents: the built-ins and each registered one."""
+        return [*BUILTIN_TYPES, *self.store.registered_types()]
+
     def forget(self, doc_type: str) -> None:
         with self._lock:
             self._cache.pop(doc_type, None)
@@ -120,7 +133,7 @@ class TypeRegistry:
 class DocumentService:
     def __init__(
         self,
-        store: DocumentStore,
+        store: DocumentStorage,
         types: TypeRegistry,
         cache: Cache,
         on_type_registered: Callable[[str, dict[str, Any]], None],
@@ -201,24 +214,21 @@ class DocumentService:
             raise ValidationFailed(problems)
         return canonical(document)
 
-    def _item(self, doc_type: str, document: dict[str, Any], body: str, owner_id: str, version: int) -> DocumentItem:
-        now = self.clock()
-        return DocumentItem(
-            partition(owner_id, doc_type),
-            document["objectId"],
+    def _stored(self, doc_type: str, document: dict[str, Any], body: str, owner_id: str, version: int) -> Stored:
+        return Stored(
             doc_type=doc_type,
-            owner_id=owner_id,
+            doc_id=document["objectId"],
             body=body,
             etag=etag_of(body),
             version=version,
+            owner_id=owner_id,
             org=document.get("_org"),
-            created_at=now,
-            updated_at=now,
+            updated_at=self.clock(),
         )
 
     def create(self, principal: Principal, doc_type: str, document: Any) -> Stored:
         body = self._validated(doc_type, document)
-        stored = self.store.create(self._item(doc_type, document, body, principal.user_id, version=1))
+        stored = self.store.create(self._stored(doc_type, document, body, principal.user_id, version=1))
         self.cache.delete(self._cache_key(stored.owner_id, doc_type, stored.doc_id))
         return stored
 
@@ -278,9 +288,9 @@ class DocumentService:
 
     def _write(self, doc_type: str, document: Any, expected: str, current: Stored) -> Stored:
         body = self._validated(doc_type, document)
-        item = self._item(doc_type, document, body, current.owner_id, version=current.version + 1)
+        replacement = self._stored(doc_type, document, body, current.owner_id, version=current.version + 1)
         try:
-            return self.store.replace(item, expected)
+            return self.store.replace(replacement, expected)
         finally:
             self.cache.delete(self._cache_key(current.owner_id, doc_type, current.doc_id))
 
@@ -311,7 +321,7 @@ class DocumentService:
             raise ValidationFailed([FieldError(path, exc.message)]) from None
         schemas.validate("schema-registration", schema)
         body = canonical(schema)
-        self.store.create(self._item(SCHEMA_TYPE, {"objectId": doc_type}, body, PLATFORM, version=1))
+        self.store.create(self._stored(SCHEMA_TYPE, {"objectId": doc_type}, body, PLATFORM, version=1))
         self.types.forget(doc_type)
         self.on_type_registered(doc_type, schema)
         return {"type": doc_type, "schema": schema}

@@ -14,32 +14,23 @@ or delete on the ETag the client holds. When a condition fails, one read tells t
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DeleteError, PutError
 from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 
-from chalicelib.documents.types import SCHEMA_TYPE
-from chalicelib.dynamo import condition_failed, get_or_none, table_meta
+from chalicelib.documents.types import PLATFORM, SCHEMA_TYPE, Stored, partition
+from chalicelib.dynamo import condition_failed, get_or_none, unbound_meta
 from chalicelib.errors import Conflict, NotFound, PreconditionFailed
 
 # Keys read per request while an offset under an org filter is skipped.
 SKIP_PAGE = 1000
-# Registered schemas are the platform's: one namespace, which no user id (a hex uuid) can name.
-PLATFORM = "platform"
-
-
-def partition(owner_id: str, doc_type: str) -> str:
-    return f"{owner_id}#{doc_type}"
 
 
 class DocumentItem(Model):
-    Meta = table_meta("documents")
+    Meta = unbound_meta()
 
     pk = UnicodeAttribute(hash_key=True)
     doc_id = UnicodeAttribute(range_key=True)
@@ -53,33 +44,32 @@ class DocumentItem(Model):
     created_at = NumberAttribute()
     updated_at = NumberAttribute()
 
-
-@dataclass(frozen=True)
-class Stored:
-    doc_type: str
-    doc_id: str
-    body: str
-    etag: str
-    version: int
-    owner_id: str
-    org: str | None
-    updated_at: float
-
     @classmethod
-    def of(cls, item: DocumentItem) -> Stored:
+    def of(cls, stored: Stored) -> DocumentItem:
         return cls(
-            item.doc_type,
-            item.doc_id,
-            item.body,
-            item.etag,
-            int(item.version),
-            item.owner_id,
-            item.org,
-            float(item.updated_at),
+            partition(stored.owner_id, stored.doc_type),
+            stored.doc_id,
+            doc_type=stored.doc_type,
+            owner_id=stored.owner_id,
+            body=stored.body,
+            etag=stored.etag,
+            version=stored.version,
+            org=stored.org,
+            created_at=stored.updated_at,
+            updated_at=stored.updated_at,
         )
 
-    def document(self) -> Any:
-        return json.loads(self.body)
+    def stored(self) -> Stored:
+        return Stored(
+            self.doc_type,
+            self.doc_id,
+            self.body,
+            self.etag,
+            int(self.version),
+            self.owner_id,
+            self.org,
+            float(self.updated_at),
+        )
 
 
 def _unchanged_since(etag: str | None) -> Condition:
@@ -90,31 +80,31 @@ def _unchanged_since(etag: str | None) -> Condition:
 class DocumentStore:
     def get(self, owner_id: str, doc_type: str, doc_id: str) -> Stored | None:
         item = get_or_none(DocumentItem, partition(owner_id, doc_type), doc_id)
-        return Stored.of(item) if item is not None else None
+        return item.stored() if item is not None else None
 
     def _why(self, owner_id: str, doc_type: str, doc_id: str) -> Exception:
         if self.get(owner_id, doc_type, doc_id) is None:
             return NotFound(f"No {doc_type} {doc_id}")
         return PreconditionFailed("The document changed since you read it: its ETag no longer matches If-Match")
 
-    def create(self, item: DocumentItem) -> Stored:
+    def create(self, document: Stored) -> Stored:
         try:
-            item.save(condition=DocumentItem.doc_id.does_not_exist())
+            DocumentItem.of(document).save(condition=DocumentItem.doc_id.does_not_exist())
         except PutError as exc:
             if condition_failed(exc):
-                raise Conflict(f"A {item.doc_type} with objectId {item.doc_id} already exists") from None
+                raise Conflict(f"A {document.doc_type} with objectId {document.doc_id} already exists") from None
             raise
-        return Stored.of(item)
+        return document
 
-    def replace(self, item: DocumentItem, if_match: str | None) -> Stored:
+    def replace(self, document: Stored, if_match: str | None) -> Stored:
         """Write over the owner's existing document whose ETag is `if_match` (any ETag when None)."""
         try:
-            item.save(condition=_unchanged_since(if_match))
+            DocumentItem.of(document).save(condition=_unchanged_since(if_match))
         except PutError as exc:
             if condition_failed(exc):
-                raise self._why(item.owner_id, item.doc_type, item.doc_id) from None
+                raise self._why(document.owner_id, document.doc_type, document.doc_id) from None
             raise
-        return Stored.of(item)
+        return document
 
     def delete(self, owner_id: str, doc_type: str, doc_id: str, if_match: str | None) -> None:
         try:
@@ -137,7 +127,7 @@ class DocumentStore:
             consistent_read=True,
         )
         for item in results:
-            yield Stored.of(item)
+            yield item.stored()
 
     def skip(self, owner_id: str, doc_type: str, org: str | None, after: str | None, count: int) -> str | None:
         """The objectId `count` documents past `after` in `page` order, where a page at that
@@ -173,4 +163,4 @@ class DocumentStore:
     def all_of_type(self, doc_type: str) -> Iterator[Stored]:
         """Every owner's documents of a type (a reindex reads them all: a Scan, not a hot path)."""
         for item in DocumentItem.scan(DocumentItem.doc_type == doc_type, page_size=100, consistent_read=True):
-            yield Stored.of(item)
+            yield item.stored()

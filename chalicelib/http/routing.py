@@ -1,8 +1,11 @@
 """Declaring routes: one decorator that registers a view (and its aliases) on a Blueprint,
-records what OpenAPI needs to describe it, and turns every exception into a problem.
+records what OpenAPI needs to describe it, turns every exception into a problem, and lets only
+the callers a route's declaration admits in.
 
 Chalice catches a view's exceptions itself, before any middleware sees them, and answers
-with its own body; so the error mapping has to wrap the view, here.
+with its own body; so the error mapping has to wrap the view, here. Who a caller is, is for
+the identity context to say: the application mounts each blueprint with its authenticator
+(app.py); what the caller may do is the route's declaration, checked here.
 """
 
 from __future__ import annotations
@@ -17,10 +20,11 @@ from typing import Any
 from chalice import Blueprint, Response
 from chalice.app import ChaliceViewError
 
-from chalicelib.errors import BadRequest, DomainError, NotFound
+from chalicelib.errors import BadRequest, DomainError, Forbidden, NotFound
 from chalicelib.http import errors, forms
 from chalicelib.http.requests import json_only, route_schema_var
 from chalicelib.jsonlog import get_logger, request_id_var
+from chalicelib.principal import Principal, bind, unbind
 
 log = get_logger("http")
 
@@ -31,6 +35,9 @@ MAX_PATH_PARAMETER = 512
 # Control characters (C0, DEL, C1) and lone surrogates can be no id; they reach storage and
 # search engines as errors, never as a lookup.
 _MALFORMED = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+# Who sent a request (Chalice's current request), or Unauthenticated.
+Authenticate = Callable[[Any], Principal]
 
 
 @dataclass(frozen=True)
@@ -105,7 +112,17 @@ def takes_forms(content_types: tuple[str, ...], request_schema: str | None) -> b
     return content_types == DEFAULT_CONTENT_TYPES
 
 
-def _guarded(view: Callable[..., Any], meta: RouteMeta, request: Callable[[], Any]) -> Callable[..., Any]:
+def authorize(principal: Principal, meta: RouteMeta) -> None:
+    """Refuse a caller the route's declaration does not admit."""
+    if principal.via == "api_key" and not meta.api_keys:
+        raise Forbidden("This route needs a person's token; API keys cannot call it")
+    if meta.auth == "admin" and not principal.is_admin:
+        raise Forbidden("Administrators only")
+    if not principal.allows(meta.scope):
+        raise Forbidden(f"The API key lacks the {meta.scope} scope")
+
+
+def _guarded(view: Callable[..., Any], meta: RouteMeta, api: ApiBlueprint) -> Callable[..., Any]:
     @functools.wraps(view)
     def guarded(*args: Any, **kwargs: Any) -> Any:
         binding = None
@@ -113,11 +130,9 @@ def _guarded(view: Callable[..., Any], meta: RouteMeta, request: Callable[[], An
         try:
             check_path_parameters(kwargs)
             if not meta.forms:
-                _refuse_forms(request(), meta)
+                _refuse_forms(api.current_request, meta)
             if meta.auth != "none":
-                from chalicelib.auth import guard
-
-                binding = guard.bind_caller(request(), meta)
+                binding = bind(api.caller(meta))
             return view(*args, **kwargs)
         except DomainError as exc:
             return errors.problem_for(exc)
@@ -131,9 +146,7 @@ def _guarded(view: Callable[..., Any], meta: RouteMeta, request: Callable[[], An
         finally:
             route_schema_var.reset(schema_token)
             if binding is not None:
-                from chalicelib.auth import guard
-
-                guard.unbind_caller(binding)
+                unbind(binding)
 
     return guarded
 
@@ -142,11 +155,26 @@ class ApiBlueprint:
     """A Chalice Blueprint whose routes carry OpenAPI metadata and problem-mapped errors."""
 
     def __init__(self, import_name: str) -> None:
+        self.import_name = import_name
         self.blueprint = Blueprint(import_name)
+        self._authenticate: Authenticate | None = None
+
+    def mount(self, authenticate: Authenticate) -> Blueprint:
+        """The Chalice blueprint to register, its protected routes' callers told by `authenticate`."""
+        self._authenticate = authenticate
+        return self.blueprint
 
     @property
     def current_request(self) -> Any:
         return self.blueprint.current_request
+
+    def caller(self, meta: RouteMeta) -> Principal:
+        """Who sent the current request, if the route admits them."""
+        if self._authenticate is None:
+            raise RuntimeError(f"{self.import_name}: routes declared with auth= need the blueprint mounted")
+        principal = self._authenticate(self.current_request)
+        authorize(principal, meta)
+        return principal
 
     def route(
         self,
@@ -165,7 +193,7 @@ class ApiBlueprint:
             # Chalice is told every form type too, so that a form sent to a JSON-only route gets
             # our 415 saying why (in `_guarded`) rather than Chalice's bare one.
             accepted = list(dict.fromkeys((*content_types, *forms.FORM_TYPES)))
-            guarded = _guarded(view, route_meta, lambda: self.blueprint.current_request)
+            guarded = _guarded(view, route_meta, self)
             for index, route_path in enumerate((path, *aliases)):
                 # Each path gets its own wrapper so the alias's metadata can say "hidden".
                 entry = functools.wraps(guarded)(lambda *a, _g=guarded, **kw: _g(*a, **kw))

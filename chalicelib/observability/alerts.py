@@ -19,6 +19,7 @@ confirmation mails included), and an owner keeps at most `max_rules` rules.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import hashlib
 import hmac
@@ -30,15 +31,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.auth.identifiers import email_key
-from chalicelib.auth.principal import Principal
 from chalicelib.errors import Conflict, FieldError, NotFound, ValidationFailed
 from chalicelib.http import paging
 from chalicelib.jsonlog import get_logger
+from chalicelib.mail import email_key
 from chalicelib.observability.dashboards import Page, check_limit, paged
+from chalicelib.observability.model import (
+    FIRING,
+    AlertEvent,
+    AlertRule,
+    Notification,
+    ObservabilityStorage,
+    Recipient,
+)
 from chalicelib.observability.query import LogQuery, Window, duration_s, epoch_ms, iso_ms
 from chalicelib.observability.service import LogService, Search, utcnow
-from chalicelib.observability.store import FIRING, AlertEventItem, AlertRuleItem, ObservabilityStore, RecipientItem
+from chalicelib.principal import Principal
 
 log = get_logger("observability")
 
@@ -56,7 +64,8 @@ Notify = Callable[[dict[str, Any], dict[str, Any]], None]
 CheckUrl = Callable[[str], None]
 # The email of an owner's account (None if it is gone), and sending one email.
 OwnerEmail = Callable[[str], str | None]
-SendEmail = Callable[[str, str, str], None]
+# A sender's answer (a message id) is not needed here.
+SendEmail = Callable[[str, str, str], object]
 MAX_RECIPIENTS = 20
 RECIPIENT_LINK_TTL_S = 7 * 86400
 NOT_VERIFIED = "is not a verified recipient: use your account's email, or add it at /api/v1/alerts/recipients"
@@ -72,7 +81,7 @@ def address_hash(address: str) -> str:
     return hashlib.sha256(email_key(address).encode()).hexdigest()
 
 
-def recipient_view(item: RecipientItem) -> dict[str, Any]:
+def recipient_view(item: Recipient) -> dict[str, Any]:
     return {
         "id": item.recipient_id,
         "email": item.email,
@@ -85,7 +94,7 @@ def channel_name(channel: dict[str, Any]) -> str:
     return f"email:{channel['to']}" if channel["type"] == "email" else f"webhook:{channel['url']}"
 
 
-def rule_view(item: AlertRuleItem) -> dict[str, Any]:
+def rule_view(item: AlertRule) -> dict[str, Any]:
     return {
         "id": item.rule_id,
         **json.loads(item.body),
@@ -98,7 +107,7 @@ def rule_view(item: AlertRuleItem) -> dict[str, Any]:
     }
 
 
-def event_view(item: AlertEventItem) -> dict[str, Any]:
+def event_view(item: AlertEvent) -> dict[str, Any]:
     return {
         "id": item.event_id,
         "status": "resolved" if item.resolved_at is not None else "open",
@@ -114,7 +123,7 @@ def event_view(item: AlertEventItem) -> dict[str, Any]:
     }
 
 
-def message(rule: dict[str, Any], transition: str, value: float, event: AlertEventItem) -> dict[str, Any]:
+def message(rule: dict[str, Any], transition: str, value: float, event: AlertEvent) -> dict[str, Any]:
     condition = f"{rule['comparison']} {rule['threshold']:g} in {rule['window']}"
     subject = f"[{transition.upper()}] {rule['name']}: {value:g} events ({condition})"
     payload = {
@@ -144,7 +153,7 @@ def message(rule: dict[str, Any], transition: str, value: float, event: AlertEve
 class AlertService:
     def __init__(
         self,
-        store: ObservabilityStore,
+        store: ObservabilityStorage,
         logs: LogService,
         notify: Notify,
         check_url: CheckUrl,
@@ -192,7 +201,7 @@ class AlertService:
     def _body(data: dict[str, Any]) -> str:
         return json.dumps({k: v for k, v in data.items() if k != "enabled"}, separators=(",", ":"))
 
-    def _own(self, principal: Principal, rule_id: str) -> AlertRuleItem:
+    def _own(self, principal: Principal, rule_id: str) -> AlertRule:
         item = self.store.rule(principal.user_id, rule_id)
         if item is None:
             raise NotFound(f"No alert rule {rule_id}")
@@ -204,15 +213,13 @@ class AlertService:
             raise Conflict(f"An account keeps at most {self.limits.max_rules} alert rules; delete one first")
         now = epoch_ms(self.clock())
         rule_id = self.new_id()
-        item = AlertRuleItem(
-            *AlertRuleItem.key(principal.user_id, rule_id),
+        item = AlertRule(
             rule_id=rule_id,
             owner_id=principal.user_id,
             body=self._body(data),
             enabled=data.get("enabled", True),
             created_at=now,
             updated_at=now,
-            gsi1sk=rule_id,
         )
         self.store.save_rule(item, create=True)
         return rule_view(item)
@@ -224,7 +231,7 @@ class AlertService:
         check_limit(limit)
         after = paging.decode_cursor(cursor, paging.is_string) if cursor else None
         items = self.store.rules(principal.user_id, after, limit + 1)
-        return paged(items, limit, lambda item: paging.encode_cursor(item.sk), rule_view)
+        return paged(items, limit, lambda item: paging.encode_cursor(item.position), rule_view)
 
     def replace(self, principal: Principal, rule_id: str, data: dict[str, Any]) -> dict[str, Any]:
         self._check(principal, data)
@@ -244,7 +251,7 @@ class AlertService:
         self._own(principal, rule_id)
         after = paging.decode_cursor(cursor, paging.is_string) if cursor else None
         items = self.store.events(rule_id, after, limit + 1)
-        return paged(items, limit, lambda item: paging.encode_cursor(item.sk), event_view)
+        return paged(items, limit, lambda item: paging.encode_cursor(item.position), event_view)
 
     # -- recipients -----------------------------------------------------------------------
 
@@ -268,8 +275,7 @@ class AlertService:
             raise Conflict(f"{address} has had as many alert mails as it takes this hour; try later")
         token = f"{principal.user_id}.{recipient_id}.{secrets.token_urlsafe(24)}"
         now = epoch_ms(self.clock()) / 1000
-        item = RecipientItem(
-            *RecipientItem.key(principal.user_id, recipient_id),
+        item = Recipient(
             recipient_id=recipient_id,
             owner_id=principal.user_id,
             email=address,
@@ -306,8 +312,7 @@ class AlertService:
             raise invalid
         if not self.store.verify_recipient(owner_id, recipient_id, token_hash, epoch_ms(self.clock()) / 1000):
             raise invalid
-        item.verified = True
-        return recipient_view(item)
+        return recipient_view(dataclasses.replace(item, verified=True))
 
     def _take_mail_slot(self, address: str) -> bool:
         hour = int(epoch_ms(self.clock()) // 3_600_000)
@@ -338,14 +343,13 @@ class AlertService:
                 counts["errors"] += 1
         return counts
 
-    def _judge(self, rule: AlertRuleItem, value: float, now: datetime.datetime) -> str:
+    def _judge(self, rule: AlertRule, value: float, now: datetime.datetime) -> str:
         body = json.loads(rule.body)
         breached = COMPARISONS[body["comparison"]](value, body["threshold"])
         at = epoch_ms(now)
         if breached and rule.state != FIRING:
             event_id = self.new_id()
-            event = AlertEventItem(
-                *AlertEventItem.key(rule.rule_id, at, event_id),
+            event = AlertEvent(
                 event_id=event_id,
                 rule_id=rule.rule_id,
                 opened_at=at,
@@ -369,7 +373,7 @@ class AlertService:
         rule: dict[str, Any],
         transition: str,
         value: float,
-        event: AlertEventItem,
+        event: AlertEvent,
         now: datetime.datetime,
         owner_id: str,
     ) -> None:
@@ -384,15 +388,7 @@ class AlertService:
             except Exception as exc:
                 error = f"{type(exc).__name__}: {exc}"[:500]
                 log.warning("alert notification failed", extra={"channel": channel_name(channel), "error": error})
-            sent.append(
-                {
-                    "transition": transition,
-                    "channel": channel_name(channel),
-                    "ok": error is None,
-                    "error": error,
-                    "at": epoch_ms(now),
-                }
-            )
+            sent.append(Notification(transition, channel_name(channel), error is None, error, epoch_ms(now)))
         self.store.record_notifications(event, sent)
         log.info("alert " + transition, extra={"rule_id": event.rule_id, "event_id": event.event_id, "value": value})
 

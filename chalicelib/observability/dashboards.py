@@ -10,6 +10,7 @@ A widget is a query plus a view; computing a dashboard runs one aggregation quer
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import time
@@ -18,13 +19,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.auth.principal import Principal
 from chalicelib.errors import BadRequest, FieldError, NotFound, ValidationFailed
 from chalicelib.http import paging
 from chalicelib.observability.fields import aggregatable
+from chalicelib.observability.model import Dashboard, ObservabilityStorage
 from chalicelib.observability.query import LogQuery, Window, iso_ms
 from chalicelib.observability.service import LogService, Search, utcnow
-from chalicelib.observability.store import DashboardItem, ObservabilityStore
+from chalicelib.principal import Principal
 
 MAX_PAGE = 100
 # Fields a terms or stats aggregation cannot use: full text, and the owner every hit shares.
@@ -65,7 +66,7 @@ def check_widgets(widgets: list[dict[str, Any]]) -> None:
         raise ValidationFailed(problems)
 
 
-def view_of(item: DashboardItem) -> dict[str, Any]:
+def view_of(item: Dashboard) -> dict[str, Any]:
     return {
         "id": item.dashboard_id,
         **json.loads(item.body),
@@ -114,7 +115,7 @@ def widget_series(view: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any
 class DashboardService:
     def __init__(
         self,
-        store: ObservabilityStore,
+        store: ObservabilityStorage,
         logs: LogService,
         clock: Callable[[], float] = time.time,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
@@ -124,7 +125,7 @@ class DashboardService:
         self.clock = clock
         self.new_id = new_id
 
-    def _own(self, principal: Principal, dashboard_id: str) -> DashboardItem:
+    def _own(self, principal: Principal, dashboard_id: str) -> Dashboard:
         item = self.store.dashboard(principal.user_id, dashboard_id)
         if item is None:
             raise NotFound(f"No dashboard {dashboard_id}")
@@ -134,8 +135,7 @@ class DashboardService:
         check_widgets(data["widgets"])
         now = int(self.clock() * 1000)
         dashboard_id = self.new_id()
-        item = DashboardItem(
-            *DashboardItem.key(principal.user_id, dashboard_id),
+        item = Dashboard(
             dashboard_id=dashboard_id,
             owner_id=principal.user_id,
             body=json.dumps(data, separators=(",", ":")),
@@ -152,13 +152,15 @@ class DashboardService:
         check_limit(limit)
         after = paging.decode_cursor(cursor, paging.is_string) if cursor else None
         items = self.store.dashboards(principal.user_id, after, limit + 1)
-        return paged(items, limit, lambda item: paging.encode_cursor(item.sk), view_of)
+        return paged(items, limit, lambda item: paging.encode_cursor(item.position), view_of)
 
     def replace(self, principal: Principal, dashboard_id: str, data: dict[str, Any]) -> dict[str, Any]:
         check_widgets(data["widgets"])
-        current = self._own(principal, dashboard_id)
-        current.body = json.dumps(data, separators=(",", ":"))
-        current.updated_at = int(self.clock() * 1000)
+        current = dataclasses.replace(
+            self._own(principal, dashboard_id),
+            body=json.dumps(data, separators=(",", ":")),
+            updated_at=int(self.clock() * 1000),
+        )
         if not self.store.save_dashboard(current, create=False):
             raise NotFound(f"No dashboard {dashboard_id}")
         return view_of(current)

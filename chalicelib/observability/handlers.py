@@ -9,26 +9,27 @@ from chalice import Blueprint
 from chalicelib import batch, search
 from chalicelib.batch import Policy
 from chalicelib.jsonlog import get_logger
-from chalicelib.observability.container import alert_service, logs_alias, template_keeper
+from chalicelib.observability.container import observability
 from chalicelib.observability.indexer import classify, plan
+from chalicelib.observability.resources import LOGS_KEY
 from chalicelib.resources import queue_name
 
 handlers = Blueprint(__name__)
 log = get_logger("observability")
 
 
-@handlers.on_sqs_message(queue=queue_name("logs"), batch_size=10, maximum_batching_window_in_seconds=1)
+@handlers.on_sqs_message(queue=queue_name(LOGS_KEY), batch_size=10, maximum_batching_window_in_seconds=1)
 def index_logs(event: Any) -> dict[str, Any]:
     """Bulk-writes the batch's events into their daily indexes; idempotent (event id = doc id)."""
     records = list(event)
-    planned = plan(logs_alias(), [(record.to_dict()["messageId"], record.body) for record in records])
+    planned = plan(observability().logs_alias, [(record.to_dict()["messageId"], record.body) for record in records])
     if planned.malformed:
         # Not ours to retry: the ingest route and the shipper only send well-formed batches.
         log.error("malformed log messages dropped", extra={"messages": planned.malformed})
     if not planned.actions:
         return batch.report(records, (), Policy.MESSAGES)
     try:
-        template_keeper().ensure()
+        observability().templates.ensure()
         errors = search.bulk(planned.actions)
     except Exception:
         log.exception("log indexing failed", extra={"events": len(planned.actions)})
@@ -43,6 +44,6 @@ def index_logs(event: Any) -> dict[str, Any]:
 
 @handlers.schedule("rate(1 minute)")
 def evaluate_alerts(event: Any) -> dict[str, int]:
-    counts = alert_service().evaluate()
+    counts = observability().alerts.evaluate()
     log.info("alerts evaluated", extra=counts)
     return counts

@@ -11,20 +11,18 @@ from typing import Any
 
 from chalicelib.resources import Index, Key, QueueSpec, TableSpec, declare
 
-declare(
-    TableSpec(
-        key="observability",
-        hash_key=Key("pk"),
-        range_key=Key("sk"),
-        # Every alert rule under one key, for the evaluator.
-        indexes=(Index("gsi1", Key("gsi1pk"), Key("gsi1sk")),),
-        # The hourly mail counts per recipient go away on their own.
-        ttl_attribute="expires_at",
-    ),
-    QueueSpec(key="logs", visibility_timeout_s=60, max_receive_count=5),
+OBSERVABILITY_TABLE = TableSpec(
+    key="observability",
+    hash_key=Key("pk"),
+    range_key=Key("sk"),
+    # Every alert rule under one key, for the evaluator.
+    indexes=(Index("gsi1", Key("gsi1pk"), Key("gsi1sk")),),
+    # The hourly mail counts per recipient go away on their own.
+    ttl_attribute="expires_at",
 )
-
 LOGS_KEY = "logs"
+
+declare(OBSERVABILITY_TABLE, QueueSpec(key=LOGS_KEY, visibility_timeout_s=60, max_receive_count=5))
 
 # Extra fields are mapped on first sight, per daily index: strings as keywords (filterable,
 # aggregatable), every number as a double (an int today and a float tomorrow must not clash).

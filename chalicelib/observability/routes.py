@@ -1,9 +1,4 @@
-"""Observability routes: log ingest and search, dashboards, alert rules and their events.
-
-Importing this module also attaches the request-log shipper to the `http` logger when
-LOGS_SHIP_REQUESTS is on (chalicelib/observability/shipping.py): app.py only wires blueprints,
-and the shipper belongs to the blueprint that serves what it ships.
-"""
+"""Observability routes: log ingest and search, dashboards, alert rules and their events."""
 
 from __future__ import annotations
 
@@ -11,15 +6,13 @@ from typing import TYPE_CHECKING
 
 from chalice import Response
 
-from chalicelib.auth.principal import current_principal
-from chalicelib.config import get_settings
 from chalicelib.errors import BadRequest, DomainError
 from chalicelib.http import pages
 from chalicelib.http.etag import json_with_etag
 from chalicelib.http.requests import route_body
 from chalicelib.http.routing import ApiBlueprint, QueryParam, json_response
-from chalicelib.observability import shipping
-from chalicelib.observability.container import alert_service, dashboard_service, log_service, ship_events
+from chalicelib.observability.container import observability
+from chalicelib.principal import current_principal
 
 if TYPE_CHECKING:
     from chalicelib.observability.dashboards import Page
@@ -37,8 +30,6 @@ WINDOW = (
     QueryParam("from", {"type": "string"}, f"Start (inclusive): {TIME_HELP}"),
     QueryParam("to", {"type": "string"}, f"End (exclusive), default now: {TIME_HELP}"),
 )
-
-shipping.install(get_settings().logs_ship_requests, ship_events)
 
 
 def _query() -> dict[str, str]:
@@ -75,7 +66,7 @@ def _page(page: Page) -> Response:
     **WRITE,
 )
 def ship_logs():
-    summary = log_service().ingest(current_principal(), api.current_request.raw_body)
+    summary = observability().logs.ingest(current_principal(), api.current_request.raw_body)
     return json_response(summary, status=207 if summary["rejected"] else 202)
 
 
@@ -98,7 +89,7 @@ def ship_logs():
     **READ,
 )
 def search_logs():
-    return json_response(log_service().search(current_principal(), _query()))
+    return json_response(observability().logs.search(current_principal(), _query()))
 
 
 # -- dashboards -----------------------------------------------------------------------------
@@ -116,13 +107,13 @@ def search_logs():
     **WRITE,
 )
 def create_dashboard():
-    created = dashboard_service().create(current_principal(), route_body(api.current_request))
+    created = observability().dashboards.create(current_principal(), route_body(api.current_request))
     return json_response(created, status=201, headers={"Location": f"/api/v1/dashboards/{created['id']}"})
 
 
 @api.route("/api/v1/dashboards", summary="My dashboards", query=PAGING, tags=DASHBOARDS, **READ)
 def list_dashboards():
-    return _page(dashboard_service().list(current_principal(), _limit(), _query().get("cursor")))
+    return _page(observability().dashboards.list(current_principal(), _limit(), _query().get("cursor")))
 
 
 @api.route(
@@ -133,7 +124,7 @@ def list_dashboards():
     **READ,
 )
 def get_dashboard(dashboard_id):
-    return json_with_etag(api.current_request, dashboard_service().get(current_principal(), dashboard_id))
+    return json_with_etag(api.current_request, observability().dashboards.get(current_principal(), dashboard_id))
 
 
 @api.route(
@@ -146,7 +137,7 @@ def get_dashboard(dashboard_id):
 )
 def replace_dashboard(dashboard_id):
     body = route_body(api.current_request)
-    return json_response(dashboard_service().replace(current_principal(), dashboard_id, body))
+    return json_response(observability().dashboards.replace(current_principal(), dashboard_id, body))
 
 
 @api.route(
@@ -159,7 +150,7 @@ def replace_dashboard(dashboard_id):
     **WRITE,
 )
 def delete_dashboard(dashboard_id):
-    dashboard_service().delete(current_principal(), dashboard_id)
+    observability().dashboards.delete(current_principal(), dashboard_id)
     return Response(body="", status_code=204)
 
 
@@ -176,7 +167,7 @@ def delete_dashboard(dashboard_id):
 def dashboard_data(dashboard_id):
     query = _query()
     return json_response(
-        dashboard_service().data(current_principal(), dashboard_id, query.get("from"), query.get("to"))
+        observability().dashboards.data(current_principal(), dashboard_id, query.get("from"), query.get("to"))
     )
 
 
@@ -196,13 +187,13 @@ def dashboard_data(dashboard_id):
     **WRITE,
 )
 def create_alert():
-    created = alert_service().create(current_principal(), route_body(api.current_request))
+    created = observability().alerts.create(current_principal(), route_body(api.current_request))
     return json_response(created, status=201, headers={"Location": f"/api/v1/alerts/{created['id']}"})
 
 
 @api.route("/api/v1/alerts", summary="My alert rules", query=PAGING, tags=ALERTS, **READ)
 def list_alerts():
-    return _page(alert_service().list(current_principal(), _limit(), _query().get("cursor")))
+    return _page(observability().alerts.list(current_principal(), _limit(), _query().get("cursor")))
 
 
 @api.route(
@@ -218,12 +209,12 @@ def list_alerts():
 )
 def add_alert_recipient():
     body = route_body(api.current_request)
-    return json_response(alert_service().add_recipient(current_principal(), body["email"]), status=202)
+    return json_response(observability().alerts.add_recipient(current_principal(), body["email"]), status=202)
 
 
 @api.route("/api/v1/alerts/recipients", summary="My alert recipients", tags=ALERTS, **READ)
 def list_alert_recipients():
-    items = alert_service().recipients(current_principal())
+    items = observability().alerts.recipients(current_principal())
     return json_response({"items": items, "count": len(items), "next": None})
 
 
@@ -238,7 +229,7 @@ def list_alert_recipients():
     **WRITE,
 )
 def delete_alert_recipient(recipient_id):
-    alert_service().delete_recipient(current_principal(), recipient_id)
+    observability().alerts.delete_recipient(current_principal(), recipient_id)
     return Response(body="", status_code=204)
 
 
@@ -272,11 +263,11 @@ def confirm_alert_recipient():
     request = api.current_request
     if pages.is_form(request):
         try:
-            recipient = alert_service().confirm_recipient(pages.form_token(request))
+            recipient = observability().alerts.confirm_recipient(pages.form_token(request))
         except DomainError as exc:
             return pages.outcome(RECIPIENT_TITLE, exc.detail, ok=False)
         return pages.outcome(RECIPIENT_TITLE, f"{recipient['email']} will receive this account's alerts.", ok=True)
-    return json_response(alert_service().confirm_recipient(pages.json_token(request)))
+    return json_response(observability().alerts.confirm_recipient(pages.json_token(request)))
 
 
 @api.route(
@@ -288,7 +279,7 @@ def confirm_alert_recipient():
     **READ,
 )
 def get_alert(alert_id):
-    return json_with_etag(api.current_request, alert_service().get(current_principal(), alert_id))
+    return json_with_etag(api.current_request, observability().alerts.get(current_principal(), alert_id))
 
 
 @api.route(
@@ -303,7 +294,7 @@ def get_alert(alert_id):
 )
 def replace_alert(alert_id):
     body = route_body(api.current_request)
-    return json_response(alert_service().replace(current_principal(), alert_id, body))
+    return json_response(observability().alerts.replace(current_principal(), alert_id, body))
 
 
 @api.route(
@@ -317,7 +308,7 @@ def replace_alert(alert_id):
     **WRITE,
 )
 def delete_alert(alert_id):
-    alert_service().delete(current_principal(), alert_id)
+    observability().alerts.delete(current_principal(), alert_id)
     return Response(body="", status_code=204)
 
 
@@ -331,4 +322,4 @@ def delete_alert(alert_id):
     **READ,
 )
 def alert_events(alert_id):
-    return _page(alert_service().events(current_principal(), alert_id, _limit(), _query().get("cursor")))
+    return _page(observability().alerts.events(current_principal(), alert_id, _limit(), _query().get("cursor")))

@@ -15,13 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.auth.principal import Principal
 from chalicelib.errors import BadRequest, DependencyUnavailable, FieldError, ValidationFailed
 from chalicelib.http import paging
 from chalicelib.jsonlog import get_logger
 from chalicelib.observability import ingest
 from chalicelib.observability.fields import event_of
 from chalicelib.observability.query import LogQuery, Window
+from chalicelib.principal import Principal
 
 # SQS takes 256 KiB per message; a message of events stays under this many bytes.
 MESSAGE_BUDGET = 200_000

@@ -12,23 +12,34 @@ on the state it expects: two evaluators running at once open one event, and noti
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
-from typing import Any
+from typing import TypeVar
 
 from pynamodb.attributes import BooleanAttribute, ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.connection import Connection
-from pynamodb.exceptions import DeleteError, PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import DeleteError, PutError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.models import Model
-from pynamodb.transactions import TransactWrite
 
-from chalicelib.dynamo import condition_failed, failed_conditions, get_or_none, keyed_model
+from chalicelib.dynamo import (
+    KeyedItem,
+    Refused,
+    condition_failed,
+    float_or_none,
+    get_or_none,
+    int_or_none,
+    transaction,
+    unbound_meta,
+)
+from chalicelib.observability.model import FIRING, OK, AlertEvent, AlertRule, Dashboard, Notification, Recipient
 
-OK, FIRING = "ok", "firing"
 RULES_KEY = "ALERT-RULES"
 
 
-ObservabilityItem = keyed_model("observability")
+class ObservabilityItem(KeyedItem):
+    Meta = unbound_meta()
+
+
+Item = TypeVar("Item", bound="ObservabilityItem")
 
 
 class DashboardItem(ObservabilityItem):
@@ -41,6 +52,13 @@ class DashboardItem(ObservabilityItem):
     @staticmethod
     def key(owner_id: str, dashboard_id: str) -> tuple[str, str]:
         return f"OWNER#{owner_id}", f"DASHBOARD#{dashboard_id}"
+
+    @classmethod
+    def of(cls, dashboard: Dashboard) -> DashboardItem:
+        return cls(*cls.key(dashboard.owner_id, dashboard.dashboard_id), **dataclasses.asdict(dashboard))
+
+    def record(self) -> Dashboard:
+        return Dashboard(self.dashboard_id, self.owner_id, self.body, int(self.created_at), int(self.updated_at))
 
 
 class AllRules(GlobalSecondaryIndex):
@@ -72,8 +90,26 @@ class AlertRuleItem(ObservabilityItem):
     def key(owner_id: str, rule_id: str) -> tuple[str, str]:
         return f"OWNER#{owner_id}", f"ALERT#{rule_id}"
 
+    @classmethod
+    def of(cls, rule: AlertRule) -> AlertRuleItem:
+        return cls(*cls.key(rule.owner_id, rule.rule_id), **dataclasses.asdict(rule), gsi1sk=rule.rule_id)
 
-class Notification(MapAttribute):
+    def record(self) -> AlertRule:
+        return AlertRule(
+            rule_id=self.rule_id,
+            owner_id=self.owner_id,
+            body=self.body,
+            enabled=bool(self.enabled),
+            created_at=int(self.created_at),
+            updated_at=int(self.updated_at),
+            state=self.state,
+            open_event=self.open_event,
+            last_value=float_or_none(self.last_value),
+            last_evaluated_at=int_or_none(self.last_evaluated_at),
+        )
+
+
+class NotificationEntry(MapAttribute):
     transition = UnicodeAttribute()
     channel = UnicodeAttribute()
     ok = BooleanAttribute()
@@ -90,11 +126,31 @@ class AlertEventItem(ObservabilityItem):
     resolve_value = NumberAttribute(null=True)
     # The rule's condition when the event opened: {query, window, comparison, threshold}.
     condition = UnicodeAttribute()
-    notifications = ListAttribute(of=Notification, default=list)
+    notifications = ListAttribute(of=NotificationEntry, default=list)
 
     @staticmethod
-    def key(rule_id: str, opened_at: int, event_id: str) -> tuple[str, str]:
-        return f"RULE#{rule_id}", f"EVENT#{opened_at:013d}#{event_id}"
+    def key(rule_id: str, position: str) -> tuple[str, str]:
+        return f"RULE#{rule_id}", position
+
+    @classmethod
+    def of(cls, event: AlertEvent) -> AlertEventItem:
+        fields = dataclasses.asdict(event)
+        fields["notifications"] = [NotificationEntry(**dataclasses.asdict(n)) for n in event.notifications]
+        return cls(*cls.key(event.rule_id, event.position), **fields)
+
+    def record(self) -> AlertEvent:
+        return AlertEvent(
+            event_id=self.event_id,
+            rule_id=self.rule_id,
+            opened_at=int(self.opened_at),
+            open_value=float(self.open_value),
+            condition=self.condition,
+            resolved_at=int_or_none(self.resolved_at),
+            resolve_value=float_or_none(self.resolve_value),
+            notifications=tuple(
+                Notification(n.transition, n.channel, bool(n.ok), n.error, int(n.at)) for n in self.notifications
+            ),
+        )
 
 
 class RecipientItem(ObservabilityItem):
@@ -112,6 +168,21 @@ class RecipientItem(ObservabilityItem):
     def key(owner_id: str, recipient_id: str) -> tuple[str, str]:
         return f"OWNER#{owner_id}", f"RECIPIENT#{recipient_id}"
 
+    @classmethod
+    def of(cls, recipient: Recipient) -> RecipientItem:
+        return cls(*cls.key(recipient.owner_id, recipient.recipient_id), **dataclasses.asdict(recipient))
+
+    def record(self) -> Recipient:
+        return Recipient(
+            recipient_id=self.recipient_id,
+            owner_id=self.owner_id,
+            email=self.email,
+            verified=bool(self.verified),
+            created_at=int(self.created_at),
+            token_hash=self.token_hash,
+            token_expires_at=float_or_none(self.token_expires_at),
+        )
+
 
 class MailCountItem(ObservabilityItem):
     count = NumberAttribute(default=0)
@@ -123,8 +194,7 @@ class MailCountItem(ObservabilityItem):
 
 
 class ObservabilityStore:
-    def _connection(self) -> Connection:
-        return Connection(region=ObservabilityItem.Meta.region, host=ObservabilityItem.Meta.host)
+    """chalicelib/observability/model.py's ObservabilityStorage over the observability table."""
 
     # -- shared ---------------------------------------------------------------------------
 
@@ -152,8 +222,8 @@ class ObservabilityStore:
 
     @staticmethod
     def _page(
-        model: type[Model], pk: str, prefix: str, after: str | None, page_size: int, newest_first: bool = False
-    ) -> Iterator[Any]:
+        model: type[Item], pk: str, prefix: str, after: str | None, page_size: int, newest_first: bool = False
+    ) -> Iterator[Item]:
         yield from model.query(
             pk,
             ObservabilityItem.sk.startswith(prefix),
@@ -164,24 +234,26 @@ class ObservabilityStore:
 
     # -- dashboards -----------------------------------------------------------------------
 
-    def save_dashboard(self, item: DashboardItem, create: bool) -> bool:
-        return self._save(item, create)
+    def save_dashboard(self, dashboard: Dashboard, create: bool) -> bool:
+        return self._save(DashboardItem.of(dashboard), create)
 
-    def dashboard(self, owner_id: str, dashboard_id: str) -> DashboardItem | None:
-        return get_or_none(DashboardItem, *DashboardItem.key(owner_id, dashboard_id))
+    def dashboard(self, owner_id: str, dashboard_id: str) -> Dashboard | None:
+        item = get_or_none(DashboardItem, *DashboardItem.key(owner_id, dashboard_id))
+        return item.record() if item is not None else None
 
     def delete_dashboard(self, owner_id: str, dashboard_id: str) -> bool:
         return self._delete(DashboardItem(*DashboardItem.key(owner_id, dashboard_id)))
 
-    def dashboards(self, owner_id: str, after: str | None, page_size: int) -> Iterator[DashboardItem]:
-        return self._page(DashboardItem, f"OWNER#{owner_id}", "DASHBOARD#", after, page_size)
+    def dashboards(self, owner_id: str, after: str | None, page_size: int) -> Iterator[Dashboard]:
+        for item in self._page(DashboardItem, f"OWNER#{owner_id}", "DASHBOARD#", after, page_size):
+            yield item.record()
 
     # -- alert rules ----------------------------------------------------------------------
 
-    def save_rule(self, item: AlertRuleItem, create: bool) -> bool:
-        return self._save(item, create)
+    def save_rule(self, rule: AlertRule, create: bool) -> bool:
+        return self._save(AlertRuleItem.of(rule), create)
 
-    def update_rule(self, owner_id: str, rule_id: str, body: str, enabled: bool, at: int) -> AlertRuleItem | None:
+    def update_rule(self, owner_id: str, rule_id: str, body: str, enabled: bool, at: int) -> AlertRule | None:
         """A new definition; the rule's state (firing or not) carries over."""
         item = AlertRuleItem(*AlertRuleItem.key(owner_id, rule_id))
         try:
@@ -197,18 +269,22 @@ class ObservabilityStore:
             if condition_failed(exc):
                 return None
             raise
-        return item
+        return item.record()
 
-    def rule(self, owner_id: str, rule_id: str) -> AlertRuleItem | None:
-        return get_or_none(AlertRuleItem, *AlertRuleItem.key(owner_id, rule_id))
+    def rule(self, owner_id: str, rule_id: str) -> AlertRule | None:
+        item = get_or_none(AlertRuleItem, *AlertRuleItem.key(owner_id, rule_id))
+        return item.record() if item is not None else None
 
-    def rules(self, owner_id: str, after: str | None, page_size: int) -> Iterator[AlertRuleItem]:
-        return self._page(AlertRuleItem, f"OWNER#{owner_id}", "ALERT#", after, page_size)
+    def rules(self, owner_id: str, after: str | None, page_size: int) -> Iterator[AlertRule]:
+        for item in self._page(AlertRuleItem, f"OWNER#{owner_id}", "ALERT#", after, page_size):
+            yield item.record()
 
-    def all_rules(self) -> Iterator[AlertRuleItem]:
+    def all_rules(self) -> Iterator[AlertRule]:
         """Every enabled rule of every owner (the index is eventually consistent: a rule saved a
         moment ago may wait for the next evaluation)."""
-        return AlertRuleItem.all_rules.query(RULES_KEY, filter_condition=AlertRuleItem.enabled == True, page_size=100)  # noqa: E712
+        enabled = AlertRuleItem.enabled == True  # noqa: E712
+        for item in AlertRuleItem.all_rules.query(RULES_KEY, filter_condition=enabled, page_size=100):
+            yield item.record()
 
     def delete_rule(self, owner_id: str, rule_id: str) -> bool:
         if not self._delete(AlertRuleItem(*AlertRuleItem.key(owner_id, rule_id))):
@@ -218,9 +294,9 @@ class ObservabilityStore:
                 batch.delete(event)
         return True
 
-    def record_evaluation(self, rule: AlertRuleItem, value: float, at: int) -> None:
+    def record_evaluation(self, rule: AlertRule, value: float, at: int) -> None:
         try:
-            rule.update(
+            AlertRuleItem(*AlertRuleItem.key(rule.owner_id, rule.rule_id)).update(
                 actions=[AlertRuleItem.last_value.set(value), AlertRuleItem.last_evaluated_at.set(at)],
                 condition=AlertRuleItem.sk.exists(),
             )
@@ -234,14 +310,18 @@ class ObservabilityStore:
 
     # -- recipients -----------------------------------------------------------------------
 
-    def save_recipient(self, item: RecipientItem) -> None:
-        item.save()
+    def save_recipient(self, recipient: Recipient) -> None:
+        RecipientItem.of(recipient).save()
 
-    def recipient(self, owner_id: str, recipient_id: str) -> RecipientItem | None:
-        return get_or_none(RecipientItem, *RecipientItem.key(owner_id, recipient_id))
+    def recipient(self, owner_id: str, recipient_id: str) -> Recipient | None:
+        item = get_or_none(RecipientItem, *RecipientItem.key(owner_id, recipient_id))
+        return item.record() if item is not None else None
 
-    def recipients(self, owner_id: str) -> list[RecipientItem]:
-        return list(RecipientItem.query(f"OWNER#{owner_id}", RecipientItem.sk.startswith("RECIPIENT#")))
+    def recipients(self, owner_id: str) -> list[Recipient]:
+        return [
+            item.record()
+            for item in RecipientItem.query(f"OWNER#{owner_id}", RecipientItem.sk.startswith("RECIPIENT#"))
+        ]
 
     def verify_recipient(self, owner_id: str, recipient_id: str, token_hash: str, now: float) -> bool:
         """Mark the address confirmed if this is its live link; False otherwise."""
@@ -280,35 +360,33 @@ class ObservabilityStore:
 
     # -- alert events ---------------------------------------------------------------------
 
-    def open_alert(self, rule: AlertRuleItem, event: AlertEventItem, at: int) -> bool:
+    def open_alert(self, rule: AlertRule, event: AlertEvent, at: int) -> bool:
         """ok → firing with a new event, unless another evaluator did it first."""
         try:
-            with TransactWrite(connection=self._connection()) as transaction:
-                transaction.update(
-                    rule,
+            with transaction(ObservabilityItem) as steps:
+                steps.update(
+                    AlertRuleItem(*AlertRuleItem.key(rule.owner_id, rule.rule_id)),
                     actions=[
                         AlertRuleItem.state.set(FIRING),
-                        AlertRuleItem.open_event.set(event.sk),
+                        AlertRuleItem.open_event.set(event.position),
                         AlertRuleItem.last_value.set(event.open_value),
                         AlertRuleItem.last_evaluated_at.set(at),
                     ],
                     condition=AlertRuleItem.sk.exists() & (AlertRuleItem.state == OK),
                 )
-                transaction.save(event, condition=AlertEventItem.sk.does_not_exist())
-        except TransactWriteError as exc:
-            if any(failed_conditions(exc)):
-                return False
-            raise
+                steps.save(AlertEventItem.of(event), condition=AlertEventItem.sk.does_not_exist())
+        except Refused:
+            return False
         return True
 
-    def resolve_alert(self, rule: AlertRuleItem, value: float, at: int) -> AlertEventItem | None:
+    def resolve_alert(self, rule: AlertRule, value: float, at: int) -> AlertEvent | None:
         """firing → ok, closing the open event; None if another evaluator did it first."""
         open_event = rule.open_event or ""
-        event = AlertEventItem(f"RULE#{rule.rule_id}", open_event)
+        event = AlertEventItem(*AlertEventItem.key(rule.rule_id, open_event))
         try:
-            with TransactWrite(connection=self._connection()) as transaction:
-                transaction.update(
-                    rule,
+            with transaction(ObservabilityItem) as steps:
+                steps.update(
+                    AlertRuleItem(*AlertRuleItem.key(rule.owner_id, rule.rule_id)),
                     actions=[
                         AlertRuleItem.state.set(OK),
                         AlertRuleItem.open_event.remove(),
@@ -317,22 +395,21 @@ class ObservabilityStore:
                     ],
                     condition=(AlertRuleItem.state == FIRING) & (AlertRuleItem.open_event == open_event),
                 )
-                transaction.update(
+                steps.update(
                     event,
                     actions=[AlertEventItem.resolved_at.set(at), AlertEventItem.resolve_value.set(value)],
                     condition=AlertEventItem.sk.exists(),
                 )
-        except TransactWriteError as exc:
-            if any(failed_conditions(exc)):
-                return None
-            raise
-        return get_or_none(AlertEventItem, event.pk, event.sk)
+        except Refused:
+            return None
+        closed = get_or_none(AlertEventItem, event.pk, event.sk)
+        return closed.record() if closed is not None else None
 
-    def record_notifications(self, event: AlertEventItem, sent: list[dict[str, Any]]) -> None:
+    def record_notifications(self, event: AlertEvent, sent: list[Notification]) -> None:
         """Appended in place: the open and the resolve notifications may be recorded at once."""
-        notifications = [Notification(**entry) for entry in sent]
+        notifications = [NotificationEntry(**dataclasses.asdict(entry)) for entry in sent]
         try:
-            event.update(
+            AlertEventItem(*AlertEventItem.key(event.rule_id, event.position)).update(
                 actions=[AlertEventItem.notifications.set(AlertEventItem.notifications.append(notifications))],
                 condition=AlertEventItem.sk.exists(),
             )
@@ -340,5 +417,6 @@ class ObservabilityStore:
             if not condition_failed(exc):
                 raise
 
-    def events(self, rule_id: str, after: str | None, page_size: int) -> Iterator[AlertEventItem]:
-        return self._page(AlertEventItem, f"RULE#{rule_id}", "EVENT#", after, page_size, newest_first=True)
+    def events(self, rule_id: str, after: str | None, page_size: int) -> Iterator[AlertEvent]:
+        for item in self._page(AlertEventItem, f"RULE#{rule_id}", "EVENT#", after, page_size, newest_first=True):
+            yield item.record()

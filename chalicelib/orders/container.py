@@ -1,61 +1,79 @@
-"""Builds the orders services from settings, once per process and on first use."""
+"""The orders context's composition root: carts, orders and payments over the orders table.
+
+What orders need of other contexts comes in as ports (chalicelib/orders/model.py): the catalog's
+products (`Offers`) and stock steps (`Stock`), and the address an order confirmation goes to. The
+application plugs them in (chalicelib/composition.py); this context imports neither.
+"""
 
 from __future__ import annotations
 
-import functools
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from chalicelib import clients
 from chalicelib.cache import Cache
-from chalicelib.config import get_settings
+from chalicelib.clients import Clients
+from chalicelib.config import Settings
+from chalicelib.orders.model import Offers, OrdersStorage
+from chalicelib.roots import Root
 
-# The services and their stores import PynamoDB (and botocore): loaded on first use.
+# The services and their store import PynamoDB (and botocore): loaded when the context is built.
 if TYPE_CHECKING:
+    from chalicelib.orders.provider import PaymentProvider
     from chalicelib.orders.service import CartService, OrderService, PaymentService
-    from chalicelib.orders.store import OrdersStore
+    from chalicelib.orders.store import Stock
 
 # A cached cart shows prices as they were when it was cached; an order always takes today's.
 CART_TTL_S = 120
 
 
-@functools.cache
-def cart_cache() -> Cache:
-    return Cache(clients.redis, namespace="cart", ttl_s=CART_TTL_S)
+@dataclass(frozen=True)
+class Orders:
+    carts: CartService
+    orders: OrderService
+    payments: PaymentService
+    store: OrdersStorage
+    cart_cache: Cache
 
 
-@functools.cache
-def orders_store() -> OrdersStore:
-    from chalicelib.orders.store import OrdersStore
+def build(
+    settings: Settings,
+    clients: Clients,
+    *,
+    catalog: Offers,
+    email_of: Callable[[str], str | None],
+    stock: Stock | None = None,
+    store: OrdersStorage | None = None,
+    cart_cache: Cache | None = None,
+    provider: PaymentProvider | None = None,
+) -> Orders:
+    from chalicelib.dynamo import bind
+    from chalicelib.orders.provider import SimulatedStripe
+    from chalicelib.orders.resources import ORDERS_TABLE
+    from chalicelib.orders.service import CartService, OrderService, PaymentService
+    from chalicelib.orders.store import OrdersItem, OrdersStore
 
-    return OrdersStore()
-
-
-@functools.cache
-def cart_service() -> CartService:
-    from chalicelib.catalog.container import catalog_store
-    from chalicelib.orders.service import CartService
-
-    return CartService(orders_store(), catalog_store(), cart_cache())
-
-
-@functools.cache
-def order_service() -> OrderService:
-    from chalicelib.catalog.container import catalog_store
-    from chalicelib.orders.service import OrderService
-
-    settings = get_settings()
-    return OrderService(
-        orders_store(),
-        catalog_store(),
-        cart_service(),
-        payment_window_s=settings.order_payment_window_s,
-        max_unpaid=settings.orders_max_unpaid_per_user,
+    if store is None:
+        if stock is None:
+            raise TypeError("the orders table's store takes stock through the catalog's steps: pass stock=")
+        bind(OrdersItem, ORDERS_TABLE, settings)
+        store = OrdersStore(stock)
+    cart_cache = cart_cache or Cache(clients.redis, namespace="cart", ttl_s=CART_TTL_S)
+    carts = CartService(store, catalog, cart_cache)
+    return Orders(
+        carts=carts,
+        orders=OrderService(
+            store,
+            catalog,
+            carts,
+            email_of,
+            payment_window_s=settings.order_payment_window_s,
+            max_unpaid=settings.orders_max_unpaid_per_user,
+        ),
+        payments=PaymentService(store, provider or SimulatedStripe(store)),
+        store=store,
+        cart_cache=cart_cache,
     )
 
 
-@functools.cache
-def payment_service() -> PaymentService:
-    from chalicelib.orders.provider import SimulatedStripe
-    from chalicelib.orders.service import PaymentService
-
-    return PaymentService(orders_store(), SimulatedStripe(orders_store()))
+orders: Root[Orders] = Root("orders")

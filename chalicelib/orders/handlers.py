@@ -20,7 +20,8 @@ from chalicelib import batch, events
 from chalicelib.batch import Policy
 from chalicelib.events.delivery import consume
 from chalicelib.jsonlog import get_logger
-from chalicelib.orders.container import cart_cache, order_service, orders_store
+from chalicelib.orders.container import orders
+from chalicelib.orders.model import Order
 from chalicelib.orders.resources import CONFIRMATION_QUEUE
 from chalicelib.resources import queue_name, stream_arn
 
@@ -103,11 +104,11 @@ def on_orders_change(event: Any) -> dict[str, Any]:
             continue
         event_type, data = found
         if event_type == "cart.updated":
-            stale_carts.append(cart_cache().key(data["user_id"]))
+            stale_carts.append(orders().cart_cache.key(data["user_id"]))
         published[record.sequence_number] = events.envelope(
             event_type, data, event_id=events.stream_event_id(record.event_id, event_type)
         )
-    cart_cache().delete(*stale_carts)
+    orders().cart_cache.delete(*stale_carts)
     try:
         refused = events.publish_many(list(published.values()))
     except Exception:
@@ -120,17 +121,17 @@ def on_orders_change(event: Any) -> dict[str, Any]:
 @handlers.schedule("rate(1 minute)")
 def expire_orders(event: Any) -> dict[str, int]:
     """Unpaid orders past their payment window expire and give their stock back."""
-    counts = order_service().expire_due()
+    counts = orders().orders.expire_due()
     log.info("unpaid orders swept", extra=counts)
     return counts
 
 
-def confirmation_text(order: Any) -> str:
+def confirmation_text(order: Order) -> str:
     lines = [f"Thank you for your order {order.order_id}.", ""]
-    for line in order.snapshot():
-        price = line["line_total_cents"] / 100
-        lines.append(f"  {line['quantity']} x {line['title']}  {price:.2f} {order.currency.upper()}")
-    lines += ["", f"Total: {int(order.total_cents) / 100:.2f} {order.currency.upper()}", "", "It awaits payment."]
+    for line in order.lines:
+        price = line.line_total_cents / 100
+        lines.append(f"  {line.quantity} x {line.title}  {price:.2f} {order.currency.upper()}")
+    lines += ["", f"Total: {order.total_cents / 100:.2f} {order.currency.upper()}", "", "It awaits payment."]
     return "\n".join(lines)
 
 
@@ -140,7 +141,7 @@ def send_confirmation(event: dict[str, Any]) -> None:
 
     if event["type"] != "order.created":
         return
-    store = orders_store()
+    store = orders().store
     order = store.order(event["data"]["order_id"])
     if order is None or not order.email:
         log.warning("no address to confirm an order to", extra={"order_id": event["data"]["order_id"]})

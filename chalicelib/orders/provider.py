@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from chalicelib.errors import BadRequest, Conflict
-from chalicelib.orders.store import ChargeItem, OrdersStore
+from chalicelib.orders.model import ChargeRecord, Ledger
 
 # payment method → decline code (None: the charge succeeds)
 TEST_METHODS: dict[str, str | None] = {
@@ -57,7 +57,7 @@ def _id(prefix: str, key: str) -> str:
 class SimulatedStripe:
     name = "simulated-stripe"
 
-    def __init__(self, ledger: OrdersStore, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, ledger: Ledger, clock: Callable[[], float] = time.time) -> None:
         self.ledger = ledger
         self.clock = clock
 
@@ -67,8 +67,8 @@ class SimulatedStripe:
             raise BadRequest(f"No such payment method {payment_method!r}; the simulated provider knows {known}")
         decline = TEST_METHODS[payment_method]
         recorded = self.ledger.add_charge(
-            ChargeItem(
-                *ChargeItem.key(key),
+            ChargeRecord(
+                provider_key=key,
                 charge_id=_id("ch", key),
                 amount_cents=amount_cents,
                 currency=currency,
@@ -82,7 +82,7 @@ class SimulatedStripe:
         return Charge(
             id=recorded.charge_id,
             status=recorded.status,
-            amount_cents=int(recorded.amount_cents),
+            amount_cents=recorded.amount_cents,
             currency=recorded.currency,
             decline_code=recorded.decline_code,
         )

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from chalice import Response
 
-from chalicelib.auth.principal import current_principal
 from chalicelib.errors import BadRequest
 from chalicelib.http import errors
 from chalicelib.http.etag import json_with_etag
 from chalicelib.http.requests import route_body
 from chalicelib.http.routing import ApiBlueprint, QueryParam, json_response
-from chalicelib.orders.container import cart_service, order_service, payment_service
+from chalicelib.orders.container import orders
 from chalicelib.orders.errors import PaymentDeclined
+from chalicelib.principal import current_principal
 
 api = ApiBlueprint(__name__)
 CART = ("cart",)
@@ -49,7 +49,7 @@ def _cart(view: dict, cached: bool | None = None) -> Response:
     **READ,
 )
 def view_cart():
-    view, cached = cart_service().view(current_principal().user_id)
+    view, cached = orders().carts.view(current_principal().user_id)
     return _cart(view, cached)
 
 
@@ -66,7 +66,7 @@ def view_cart():
 )
 def add_to_cart():
     data = route_body(api.current_request)
-    view = cart_service().add(current_principal().user_id, data["product_id"], data.get("quantity", 1))
+    view = orders().carts.add(current_principal().user_id, data["product_id"], data.get("quantity", 1))
     return _cart(view)
 
 
@@ -82,7 +82,7 @@ def add_to_cart():
 )
 def set_cart_quantity(product_id):
     data = route_body(api.current_request)
-    return _cart(cart_service().set_quantity(current_principal().user_id, _product_id(product_id), data["quantity"]))
+    return _cart(orders().carts.set_quantity(current_principal().user_id, _product_id(product_id), data["quantity"]))
 
 
 @api.route(
@@ -95,7 +95,7 @@ def set_cart_quantity(product_id):
     **WRITE,
 )
 def remove_from_cart(product_id):
-    return _cart(cart_service().remove(current_principal().user_id, _product_id(product_id)))
+    return _cart(orders().carts.remove(current_principal().user_id, _product_id(product_id)))
 
 
 @api.route(
@@ -109,7 +109,7 @@ def remove_from_cart(product_id):
     **WRITE,
 )
 def clear_cart():
-    cart_service().clear(current_principal().user_id)
+    orders().carts.clear(current_principal().user_id)
     return Response(body="", status_code=204)
 
 
@@ -129,11 +129,7 @@ def clear_cart():
     **WRITE,
 )
 def place_order():
-    from chalicelib.auth.container import identity_service
-
-    principal = current_principal()
-    email = identity_service().profile(principal).get("email")
-    order = order_service().place(principal, email)
+    order = orders().orders.place(current_principal())
     return json_response(order, status=201, headers={"Location": f"/api/v1/orders/{order['id']}"})
 
 
@@ -154,7 +150,7 @@ def list_orders():
     raw = query.get("limit", "20")
     if not raw.isdigit():
         raise BadRequest(f"limit must be an integer, got {raw!r}")
-    return json_response(order_service().history(current_principal(), int(raw), query.get("cursor")))
+    return json_response(orders().orders.history(current_principal(), int(raw), query.get("cursor")))
 
 
 @api.route(
@@ -167,7 +163,7 @@ def list_orders():
     **READ,
 )
 def get_order(order_id):
-    return json_with_etag(api.current_request, order_service().get(current_principal(), order_id))
+    return json_with_etag(api.current_request, orders().orders.get(current_principal(), order_id))
 
 
 @api.route(
@@ -181,7 +177,7 @@ def get_order(order_id):
     **WRITE,
 )
 def cancel_order(order_id):
-    return json_response(order_service().cancel(current_principal(), order_id))
+    return json_response(orders().orders.cancel(current_principal(), order_id))
 
 
 @api.route(
@@ -199,7 +195,7 @@ def cancel_order(order_id):
 )
 def set_order_status(order_id):
     data = route_body(api.current_request)
-    return json_response(order_service().set_status(current_principal(), order_id, data["status"]))
+    return json_response(orders().orders.set_status(current_principal(), order_id, data["status"]))
 
 
 # -- payments -------------------------------------------------------------------------------------
@@ -227,7 +223,7 @@ def set_order_status(order_id):
 def process_payment():
     request = api.current_request
     data = route_body(request)
-    result = payment_service().process(current_principal(), request.headers.get("idempotency-key"), data)
+    result = orders().payments.process(current_principal(), request.headers.get("idempotency-key"), data)
     headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
     if result.payment["status"] == "declined":
         return errors.problem_for(PaymentDeclined(result.payment), headers)
@@ -242,7 +238,7 @@ def process_payment():
     **READ,
 )
 def get_payment(payment_id):
-    return json_response(payment_service().get(current_principal(), payment_id))
+    return json_response(orders().payments.get(current_principal(), payment_id))
 
 
 @api.route(
@@ -258,4 +254,4 @@ def get_payment(payment_id):
     tags=PAYMENTS,
 )
 def refund_payment(payment_id):
-    return json_response(payment_service().refund(current_principal(), payment_id))
+    return json_response(orders().payments.refund(current_principal(), payment_id))

@@ -10,33 +10,37 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from chalicelib.auth.principal import Principal
 from chalicelib.cache import Cache
-from chalicelib.catalog.store import CatalogStore, ProductItem
 from chalicelib.errors import BadRequest, Conflict, DomainError, NotFound, UnprocessableEntity
 from chalicelib.http import paging
 from chalicelib.orders.errors import InsufficientStock
-from chalicelib.orders.provider import PaymentProvider
-from chalicelib.orders.store import (
-    UNPAID,
-    HistoryEntry,
-    IdempotencyItem,
-    OrderItem,
-    OrdersStore,
-    PaymentItem,
+from chalicelib.orders.model import (
+    UNPAID_STATUS,
+    Carts,
+    IdempotencyRecord,
+    Offer,
+    Offers,
+    Order,
+    OrderBook,
+    OrderLine,
+    Payment,
+    PaymentBook,
     Shortfall,
+    StatusChange,
     TooManyUnpaid,
-    user_orders_key,
 )
+from chalicelib.orders.provider import PaymentProvider
+from chalicelib.principal import Principal
 
 CURRENCY = "usd"
 MAX_LINES = 50  # a transaction holds at most 100 items: the order, the cart and the products
@@ -81,9 +85,7 @@ class PaymentInProgress(Conflict):
 
 
 class CartService:
-    def __init__(
-        self, store: OrdersStore, catalog: CatalogStore, cache: Cache, clock: Callable[[], float] = time.time
-    ) -> None:
+    def __init__(self, store: Carts, catalog: Offers, cache: Cache, clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.catalog = catalog
         self.cache = cache
@@ -106,11 +108,10 @@ class CartService:
         products = self.catalog.products(quantities)
         items, total = [], 0
         for product_id, quantity in quantities.items():
-            item = products.get(product_id)
-            if item is None:
+            product = products.get(product_id)
+            if product is None:
                 items.append({"product_id": product_id, "quantity": quantity, "available": False})
                 continue
-            product = item.product()
             line_cents = cents(product.price) * quantity
             total += line_cents
             items.append(
@@ -120,7 +121,7 @@ class CartService:
                     "price": product.price,
                     "quantity": quantity,
                     "line_total": amount(line_cents),
-                    "thumbnail": product.fields.get("thumbnail"),
+                    "thumbnail": product.thumbnail,
                     "stock": product.stock,
                     "available": product.stock >= quantity,
                 }
@@ -142,8 +143,7 @@ class CartService:
             if len(wanted) > MAX_LINES:
                 raise Conflict(f"A cart holds at most {MAX_LINES} different products")
             self._check_stock({pid: q for pid, q in wanted.items() if q > current.get(pid, 0)})
-            lines = [{"product_id": pid, "quantity": q} for pid, q in wanted.items()]
-            if self.store.save_cart(user_id, lines, int(cart.version) if cart else 0, self.clock()):
+            if self.store.save_cart(user_id, wanted, cart.version if cart else 0, self.clock()):
                 self.cache.delete(self.cache_key(user_id))
                 return self.render(user_id, wanted)
         raise Conflict("The cart is changing too fast; try again")
@@ -151,12 +151,11 @@ class CartService:
     def _check_stock(self, grown: dict[int, int]) -> None:
         products = self.catalog.products(grown)
         for product_id, quantity in grown.items():
-            item = products.get(product_id)
-            if item is None:
+            product = products.get(product_id)
+            if product is None:
                 raise NotFound(f"No product {product_id}")
-            if int(item.stock) < quantity:
-                title = item.product().title
-                raise Conflict(f"Only {int(item.stock)} of {title!r} in stock; the cart would hold {quantity}")
+            if product.stock < quantity:
+                raise Conflict(f"Only {product.stock} of {product.title!r} in stock; the cart would hold {quantity}")
 
     def add(self, user_id: str, product_id: int, quantity: int) -> dict[str, Any]:
         def added(lines: dict[int, int]) -> dict[int, int]:
@@ -189,27 +188,27 @@ class CartService:
 # -- orders ---------------------------------------------------------------------------------------
 
 
-def order_view(order: OrderItem, with_history: bool = True) -> dict[str, Any]:
+def order_view(order: Order, with_history: bool = True) -> dict[str, Any]:
     view = {
         "id": order.order_id,
         "user_id": order.user_id,
         "status": order.status,
         "items": [
             {
-                "product_id": line["product_id"],
-                "title": line["title"],
-                "price": amount(line["price_cents"]),
-                "quantity": line["quantity"],
-                "line_total": amount(line["line_total_cents"]),
-                "thumbnail": line.get("thumbnail"),
+                "product_id": line.product_id,
+                "title": line.title,
+                "price": amount(line.price_cents),
+                "quantity": line.quantity,
+                "line_total": amount(line.line_total_cents),
+                "thumbnail": line.thumbnail,
             }
-            for line in order.snapshot()
+            for line in order.lines
         ],
-        "total": amount(int(order.total_cents)),
-        "total_cents": int(order.total_cents),
+        "total": amount(order.total_cents),
+        "total_cents": order.total_cents,
         "currency": order.currency,
         "payment_id": order.payment_id,
-        "pay_by": iso(order.pay_by) if order.status == "pending_payment" else None,
+        "pay_by": iso(order.pay_by) if order.status == UNPAID_STATUS else None,
         "created_at": iso(order.created_at),
         "updated_at": iso(order.updated_at),
     }
@@ -234,52 +233,52 @@ def decode_cursor(cursor: str) -> str:
 class OrderService:
     def __init__(
         self,
-        store: OrdersStore,
-        catalog: CatalogStore,
+        store: OrderBook,
+        catalog: Offers,
         carts: CartService,
+        email_of: Callable[[str], str | None],
         clock: Callable[[], float] = time.time,
         payment_window_s: float = 1800,
         max_unpaid: int = 5,
+        new_id: Callable[[], str] = lambda: f"ord_{uuid.uuid4().hex[:20]}",
     ) -> None:
         self.store = store
         self.catalog = catalog
         self.carts = carts
+        # The address an order's confirmation goes to (the identity context's, plugged in).
+        self.email_of = email_of
         self.clock = clock
         self.payment_window_s = payment_window_s
         self.max_unpaid = max_unpaid
+        self.new_id = new_id
 
-    def place(self, principal: Principal, email: str | None) -> dict[str, Any]:
+    def place(self, principal: Principal) -> dict[str, Any]:
         user_id = principal.user_id
         cart = self.store.cart(user_id)
         quantities = cart.quantities() if cart else {}
-        if not quantities:
+        if cart is None or not quantities:
             raise Conflict("The cart is empty")
         products = self.catalog.products(quantities, consistent=True)
         gone = [pid for pid in quantities if pid not in products]
         if gone:
             raise InsufficientStock(self._shortfall(gone, quantities, products))
         now = self.clock()
-        lines = [self._line(products[pid], quantity) for pid, quantity in quantities.items()]
-        order_id = f"ord_{uuid.uuid4().hex[:20]}"
-        order = OrderItem(
-            *OrderItem.key(order_id),
-            order_id=order_id,
+        lines = tuple(self._line(products[pid], quantity) for pid, quantity in quantities.items())
+        order = Order(
+            order_id=self.new_id(),
             user_id=user_id,
-            email=email,
-            status="pending_payment",
-            lines=json.dumps(lines, separators=(",", ":")),
-            total_cents=sum(line["line_total_cents"] for line in lines),
+            email=self.email_of(user_id),
+            status=UNPAID_STATUS,
+            lines=lines,
+            total_cents=sum(line.line_total_cents for line in lines),
             currency=CURRENCY,
-            history=[HistoryEntry(status="pending_payment", at=now, by=user_id)],
+            history=(StatusChange(UNPAID_STATUS, now, user_id),),
             created_at=now,
             updated_at=now,
             pay_by=now + self.payment_window_s,
-            unpaid_key=UNPAID,
-            gsi1pk=user_orders_key(user_id),
-            gsi1sk=f"ORDER#{int(now * 1000):013d}#{order_id}",
         )
         try:
-            self.store.place_order(order, quantities, int(cart.version), self.max_unpaid)  # type: ignore[union-attr]
+            self.store.place_order(order, cart.version, self.max_unpaid)
         except TooManyUnpaid:
             raise Conflict(
                 f"You have {self.max_unpaid} orders awaiting payment; pay or cancel one before ordering again"
@@ -291,36 +290,35 @@ class OrderService:
         return order_view(order)
 
     @staticmethod
-    def _line(item: ProductItem, quantity: int) -> dict[str, Any]:
-        product = item.product()
+    def _line(product: Offer, quantity: int) -> OrderLine:
         price_cents = cents(product.price)
-        return {
-            "product_id": product.id,
-            "title": product.title,
-            "price_cents": price_cents,
-            "quantity": quantity,
-            "line_total_cents": price_cents * quantity,
-            "thumbnail": product.fields.get("thumbnail"),
-        }
+        return OrderLine(
+            product_id=product.id,
+            title=product.title,
+            price_cents=price_cents,
+            quantity=quantity,
+            line_total_cents=price_cents * quantity,
+            thumbnail=product.thumbnail,
+        )
 
     @staticmethod
     def _shortfall(
-        product_ids: list[int], quantities: dict[int, int], products: dict[int, ProductItem]
+        product_ids: list[int], quantities: dict[int, int], products: Mapping[int, Offer]
     ) -> list[dict[str, Any]]:
         items = []
         for product_id in product_ids:
-            item = products.get(product_id)
+            product = products.get(product_id)
             items.append(
                 {
                     "product_id": product_id,
-                    "title": item.product().title if item else None,
+                    "title": product.title if product else None,
                     "requested": quantities[product_id],
-                    "available": int(item.stock) if item else 0,
+                    "available": product.stock if product else 0,
                 }
             )
         return items
 
-    def _own(self, principal: Principal, order_id: str) -> OrderItem:
+    def _own(self, principal: Principal, order_id: str) -> Order:
         order = self.store.order(order_id)
         # Another user's order is indistinguishable from a missing one.
         if order is None or (order.user_id != principal.user_id and not principal.is_admin):
@@ -340,7 +338,7 @@ class OrderService:
     def cancel(self, principal: Principal, order_id: str) -> dict[str, Any]:
         """The owner cancels an order that is not paid yet; its stock goes back."""
         order = self._own(principal, order_id)
-        if order.status != "pending_payment":
+        if order.status != UNPAID_STATUS:
             raise Conflict(f"Order {order_id} is {order.status}; only an order pending payment can be cancelled")
         if not self.store.cancel(order, by=principal.user_id, now=self.clock()):
             raise Conflict(f"Order {order_id} changed meanwhile; read it again")
@@ -389,12 +387,12 @@ class PaymentResult:
 REPLAYABLE: dict[str, type[DomainError]] = {cls.__name__: cls for cls in (BadRequest, NotFound, Conflict)}
 
 
-def payment_view(payment: PaymentItem) -> dict[str, Any]:
+def payment_view(payment: Payment) -> dict[str, Any]:
     return {
         "id": payment.payment_id,
         "order_id": payment.order_id,
         "status": payment.status,
-        "amount": int(payment.amount_cents),
+        "amount": payment.amount_cents,
         "currency": payment.currency,
         "payment_method": payment.payment_method,
         "charge_id": payment.charge_id,
@@ -411,7 +409,7 @@ def _hash(text: str) -> str:
 class PaymentService:
     def __init__(
         self,
-        store: OrdersStore,
+        store: PaymentBook,
         provider: PaymentProvider,
         clock: Callable[[], float] = time.time,
         hold_s: float = 30.0,
@@ -428,11 +426,12 @@ class PaymentService:
             raise BadRequest("An Idempotency-Key header (1-255 printable characters) is required")
         now = self.clock()
         key_hash = _hash(key)[:40]
-        record = IdempotencyItem(
-            *IdempotencyItem.key(principal.user_id, key_hash),
+        record = IdempotencyRecord(
             user_id=principal.user_id,
+            key_hash=key_hash,
             request_hash=_hash(json.dumps(request, sort_keys=True, separators=(",", ":"))),
             state="pending",
+            outcome=None,
             locked_until=now + self.hold_s,
             expires_at=int(now + self.keep_s),
         )
@@ -454,7 +453,7 @@ class PaymentService:
             raise
 
     @staticmethod
-    def _replay(held: IdempotencyItem, request_hash: str) -> PaymentResult:
+    def _replay(held: IdempotencyRecord, request_hash: str) -> PaymentResult:
         if held.request_hash != request_hash:
             raise UnprocessableEntity("This Idempotency-Key was used with a different request body")
         if held.state != "done" or held.outcome is None:
@@ -464,22 +463,24 @@ class PaymentService:
             raise REPLAYABLE[outcome["error"]](outcome["detail"])
         return PaymentResult(outcome["payment"], replayed=True)
 
-    def _pay(self, principal: Principal, payment_id: str, request: dict[str, Any], record: IdempotencyItem) -> dict:
+    def _pay(
+        self, principal: Principal, payment_id: str, request: dict[str, Any], record: IdempotencyRecord
+    ) -> dict[str, Any]:
         order_id = request["order_id"]
         order = self.store.order(order_id)
         if order is None or order.user_id != principal.user_id:
             raise NotFound(f"No order {order_id}")
-        if order.status != "pending_payment":
+        if order.status != UNPAID_STATUS:
             raise Conflict(f"Order {order_id} is {order.status}; only an order pending payment can be paid")
         now = self.clock()
         if not self.store.claim_for_payment(order_id, payment_id, now, self.hold_s):
             current = self.store.order(order_id)
-            if current is not None and current.status != "pending_payment":
+            if current is not None and current.status != UNPAID_STATUS:
                 raise Conflict(f"Order {order_id} is {current.status}; only an order pending payment can be paid")
             raise PaymentInProgress(f"Another payment for order {order_id} is in progress; retry in a moment")
         try:
             charge = self.provider.charge(
-                amount_cents=int(order.total_cents),
+                amount_cents=order.total_cents,
                 currency=order.currency,
                 payment_method=request["payment_method_id"],
                 key=payment_id,
@@ -488,8 +489,7 @@ class PaymentService:
         except Exception:
             self.store.release_claim(order_id, payment_id)
             raise
-        payment = PaymentItem(
-            *PaymentItem.key(payment_id),
+        payment = Payment(
             payment_id=payment_id,
             order_id=order_id,
             user_id=principal.user_id,
@@ -525,14 +525,14 @@ class PaymentService:
             raise NotFound(f"No payment {payment_id}")
         if payment.status != "succeeded":
             raise Conflict(f"Payment {payment_id} is {payment.status}; only a succeeded payment can be refunded")
-        payment.refund_id = self.provider.refund(charge_id=payment.charge_id, key=payment_id)
-        payment.refunded_at = self.clock()
+        refund_id = self.provider.refund(charge_id=payment.charge_id, key=payment_id)
+        refunded_at = self.clock()
+        payment = dataclasses.replace(payment, refund_id=refund_id, refunded_at=refunded_at)
         order = self.store.order(payment.order_id)
         if order is not None and order.status == "paid":
-            done = self.store.cancel(order, by=principal.user_id, now=payment.refunded_at, refund=payment)
+            done = self.store.cancel(order, by=principal.user_id, now=refunded_at, refund=payment)
         else:
             done = self.store.refund(payment)
         if not done:
             raise Conflict(f"Payment {payment_id} or its order changed meanwhile; read them again")
-        payment.status = "refunded"
-        return payment_view(payment)
+        return payment_view(dataclasses.replace(payment, status="refunded"))

@@ -12,7 +12,9 @@
 
 Everything that must change together changes in one TransactWriteItems: placing an order
 (order + every product's stock + the cart), paying (payment + order + idempotency record),
-cancelling, refunding and expiring (order + stock back + the unpaid count).
+cancelling, refunding and expiring (order + stock back + the unpaid count). The stock is the
+catalog's: its steps come from the catalog's port (`Stock`, plugged in by the application), and
+a refused step names itself, so no refusal is decoded by its position in the transaction.
 
 An unpaid order expires at `pay_by`: the sweeper's transition is conditioned on the order
 still pending, past `pay_by` and not claimed by a payer (`paying_until`), and a payer's claim
@@ -21,19 +23,52 @@ is conditioned on `pay_by` not passed, so a payment racing the expiry has exactl
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from typing import Any
+from collections.abc import Hashable
+from typing import Any, Protocol
 
 from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import DeleteError, PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import DeleteError, PutError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.transactions import TransactWrite
 
-from chalicelib.catalog.store import ProductItem
-from chalicelib.dynamo import condition_failed, failed_conditions, get_or_none, keyed_model, transaction_connection
+from chalicelib.dynamo import (
+    KeyedItem,
+    Refused,
+    Transaction,
+    condition_failed,
+    float_or_none,
+    get_or_none,
+    transaction,
+    unbound_meta,
+)
 from chalicelib.errors import Conflict
+from chalicelib.orders.model import (
+    UNPAID_STATUS,
+    Cart,
+    ChargeRecord,
+    IdempotencyRecord,
+    Order,
+    OrderLine,
+    Payment,
+    Shortfall,
+    StatusChange,
+    TooManyUnpaid,
+)
 
-OrdersItem = keyed_model("orders")
+
+class OrdersItem(KeyedItem):
+    Meta = unbound_meta()
+
+
+class Stock(Protocol):
+    """The catalog's stock, as steps of the transactions here (chalicelib/catalog's StockSteps)."""
+
+    def take(self, transaction: Transaction, product_id: int, quantity: int, refusal: Hashable) -> None:
+        """Take `quantity` if the product is live and has that much; else the transaction is
+        refused with `refusal`."""
+
+    def give_back(self, transaction: Transaction, product_id: int, quantity: int) -> None: ...
 
 
 # -- carts ----------------------------------------------------------------------------------------
@@ -50,8 +85,9 @@ class CartItem(OrdersItem):
     def key(user_id: str) -> tuple[str, str]:
         return f"CART#{user_id}", "CART"
 
-    def quantities(self) -> dict[int, int]:
-        return {int(line["product_id"]): int(line["quantity"]) for line in json.loads(self.lines)}
+    def cart(self) -> Cart:
+        lines = tuple((int(line["product_id"]), int(line["quantity"])) for line in json.loads(self.lines))
+        return Cart(self.user_id, lines, int(self.version))
 
 
 # -- orders ---------------------------------------------------------------------------------------
@@ -94,10 +130,6 @@ class UnpaidCountItem(OrdersItem):
         return f"UNPAID#{user_id}", "COUNT"
 
 
-class TooManyUnpaid(Exception):
-    """The user holds the most unpaid orders allowed."""
-
-
 class OrderItem(OrdersItem):
     order_id = UnicodeAttribute()
     user_id = UnicodeAttribute()
@@ -126,11 +158,43 @@ class OrderItem(OrdersItem):
     def key(order_id: str) -> tuple[str, str]:
         return f"ORDER#{order_id}", "ORDER"
 
-    def snapshot(self) -> list[dict[str, Any]]:
-        return json.loads(self.lines)
+    @classmethod
+    def of(cls, order: Order) -> OrderItem:
+        """A new order's item: listed under its user, and in the sweeper's index while unpaid."""
+        return cls(
+            *cls.key(order.order_id),
+            order_id=order.order_id,
+            user_id=order.user_id,
+            email=order.email,
+            status=order.status,
+            lines=json.dumps([dataclasses.asdict(line) for line in order.lines], separators=(",", ":")),
+            total_cents=order.total_cents,
+            currency=order.currency,
+            history=[HistoryEntry(status=h.status, at=h.at, by=h.by) for h in order.history],
+            created_at=order.created_at,
+            updated_at=order.updated_at,
+            payment_id=order.payment_id,
+            pay_by=order.pay_by,
+            unpaid_key=UNPAID if order.status == UNPAID_STATUS else None,
+            gsi1pk=user_orders_key(order.user_id),
+            gsi1sk=f"ORDER#{int(order.created_at * 1000):013d}#{order.order_id}",
+        )
 
-    def quantities(self) -> dict[int, int]:
-        return {int(line["product_id"]): int(line["quantity"]) for line in self.snapshot()}
+    def order(self) -> Order:
+        return Order(
+            order_id=self.order_id,
+            user_id=self.user_id,
+            email=self.email,
+            status=self.status,
+            lines=tuple(OrderLine(**line) for line in json.loads(self.lines)),
+            total_cents=int(self.total_cents),
+            currency=self.currency,
+            history=tuple(StatusChange(h.status, float(h.at), h.by) for h in self.history),
+            created_at=float(self.created_at),
+            updated_at=float(self.updated_at),
+            payment_id=self.payment_id,
+            pay_by=float_or_none(self.pay_by),
+        )
 
 
 def user_orders_key(user_id: str) -> str:
@@ -158,6 +222,26 @@ class PaymentItem(OrdersItem):
     def key(payment_id: str) -> tuple[str, str]:
         return f"PAYMENT#{payment_id}", "PAYMENT"
 
+    @classmethod
+    def of(cls, payment: Payment) -> PaymentItem:
+        return cls(*cls.key(payment.payment_id), **dataclasses.asdict(payment))
+
+    def payment(self) -> Payment:
+        return Payment(
+            payment_id=self.payment_id,
+            order_id=self.order_id,
+            user_id=self.user_id,
+            amount_cents=int(self.amount_cents),
+            currency=self.currency,
+            status=self.status,
+            payment_method=self.payment_method,
+            charge_id=self.charge_id,
+            decline_code=self.decline_code,
+            created_at=float(self.created_at),
+            refund_id=self.refund_id,
+            refunded_at=float_or_none(self.refunded_at),
+        )
+
 
 class IdempotencyItem(OrdersItem):
     user_id = UnicodeAttribute()
@@ -171,6 +255,22 @@ class IdempotencyItem(OrdersItem):
     @staticmethod
     def key(user_id: str, key_hash: str) -> tuple[str, str]:
         return f"IDEMPOTENCY#{user_id}#{key_hash}", "IDEMPOTENCY"
+
+    @classmethod
+    def of(cls, record: IdempotencyRecord) -> IdempotencyItem:
+        fields = dataclasses.asdict(record)
+        return cls(*cls.key(record.user_id, fields.pop("key_hash")), **fields)
+
+    def record(self) -> IdempotencyRecord:
+        return IdempotencyRecord(
+            user_id=self.user_id,
+            key_hash=self.pk.rsplit("#", 1)[-1],
+            request_hash=self.request_hash,
+            state=self.state,
+            outcome=self.outcome,
+            locked_until=float(self.locked_until),
+            expires_at=int(self.expires_at),
+        )
 
 
 class ChargeItem(OrdersItem):
@@ -188,6 +288,25 @@ class ChargeItem(OrdersItem):
     def key(provider_key: str) -> tuple[str, str]:
         return f"SIMCHARGE#{provider_key}", "CHARGE"
 
+    @classmethod
+    def of(cls, record: ChargeRecord) -> ChargeItem:
+        fields = dataclasses.asdict(record)
+        return cls(*cls.key(fields.pop("provider_key")), **fields)
+
+    def record(self) -> ChargeRecord:
+        return ChargeRecord(
+            provider_key=self.pk.split("#", 1)[1],
+            charge_id=self.charge_id,
+            amount_cents=int(self.amount_cents),
+            currency=self.currency,
+            payment_method=self.payment_method,
+            status=self.status,
+            decline_code=self.decline_code,
+            description=self.description,
+            created_at=float(self.created_at),
+            refund_id=self.refund_id,
+        )
+
 
 class InboxItem(OrdersItem):
     state = UnicodeAttribute()
@@ -199,28 +318,23 @@ class InboxItem(OrdersItem):
         return f"INBOX#{consumer}#{event_id}", "INBOX"
 
 
-class Shortfall(Exception):
-    """Products whose stock could not cover an order (or that are gone)."""
-
-    def __init__(self, product_ids: tuple[int, ...]) -> None:
-        super().__init__(f"short of products {product_ids}")
-        self.product_ids = product_ids
-
-
-def _stock_change(product_id: int, delta: int) -> tuple[ProductItem, list[Any]]:
-    return ProductItem(*ProductItem.key(product_id)), [ProductItem.stock.add(delta), ProductItem.version.add(1)]
-
-
 class OrdersStore:
+    """Every view of the orders table the services take (chalicelib/orders/model.py's Protocols)."""
+
+    def __init__(self, stock: Stock) -> None:
+        self.stock = stock
+
     # -- carts ------------------------------------------------------------------------------
 
-    def cart(self, user_id: str) -> CartItem | None:
-        return get_or_none(CartItem, *CartItem.key(user_id))
+    def cart(self, user_id: str) -> Cart | None:
+        item = get_or_none(CartItem, *CartItem.key(user_id))
+        return item.cart() if item is not None else None
 
-    def save_cart(self, user_id: str, lines: list[dict[str, int]], expected_version: int, now: float) -> bool:
+    def save_cart(self, user_id: str, quantities: dict[int, int], expected_version: int, now: float) -> bool:
         """Write the cart if it is still at `expected_version` (0: absent); an empty cart is
         deleted. False when another write got there first."""
         condition = CartItem.pk.does_not_exist() if expected_version == 0 else CartItem.version == expected_version
+        lines = [{"product_id": product_id, "quantity": quantity} for product_id, quantity in quantities.items()]
         try:
             if lines:
                 CartItem(
@@ -240,41 +354,40 @@ class OrdersStore:
 
     # -- orders -----------------------------------------------------------------------------
 
-    def place_order(self, order: OrderItem, quantities: dict[int, int], cart_version: int, max_unpaid: int) -> None:
+    def place_order(self, order: Order, cart_version: int, max_unpaid: int) -> None:
         """The order, every product's stock taken under `stock >= quantity`, the cart emptied,
         the user's unpaid count raised under `max_unpaid`: all or nothing. Shortfall names the
         products that could not cover it; TooManyUnpaid means the cap; Conflict means the cart
         changed meanwhile."""
-        product_ids = list(quantities)
         try:
-            with TransactWrite(connection=transaction_connection(OrdersItem)) as transaction:
-                transaction.save(order, condition=OrderItem.pk.does_not_exist())
-                for product_id in product_ids:
-                    item, actions = _stock_change(product_id, -quantities[product_id])
-                    condition = (ProductItem.stock >= quantities[product_id]) & (ProductItem.deleted == False)  # noqa: E712
-                    transaction.update(item, actions=actions, condition=condition)
-                transaction.update(
+            with transaction(OrdersItem) as steps:
+                steps.save(OrderItem.of(order), condition=OrderItem.pk.does_not_exist())
+                for product_id, quantity in order.quantities().items():
+                    self.stock.take(steps, product_id, quantity, refusal=("short", product_id))
+                steps.update(
                     UnpaidCountItem(*UnpaidCountItem.key(order.user_id)),
                     actions=[UnpaidCountItem.count.add(1)],
                     condition=UnpaidCountItem.count.does_not_exist() | (UnpaidCountItem.count < max_unpaid),
+                    refusal="unpaid",
                 )
-                transaction.delete(CartItem(*CartItem.key(order.user_id)), condition=CartItem.version == cart_version)
-        except TransactWriteError as exc:
-            # PynamoDB sends deletes, then puts, then updates: the cart, the order, the products, the count.
-            failed = failed_conditions(exc)
-            short = tuple(pid for pid, bad in zip(product_ids, failed[2 : 2 + len(product_ids)], strict=True) if bad)
+                steps.delete(
+                    CartItem(*CartItem.key(order.user_id)), condition=CartItem.version == cart_version, refusal="cart"
+                )
+        except Refused as refused:
+            short = tuple(product_id for product_id in order.quantities() if ("short", product_id) in refused.refusals)
             if short:
                 raise Shortfall(short) from None
-            if failed[-1:] == [True]:
+            if "unpaid" in refused.refusals:
                 raise TooManyUnpaid() from None
-            if failed[:1] == [True]:
+            if "cart" in refused.refusals:
                 raise Conflict("The cart changed while the order was being placed; review it and order again") from None
             raise
 
-    def order(self, order_id: str) -> OrderItem | None:
-        return get_or_none(OrderItem, *OrderItem.key(order_id))
+    def order(self, order_id: str) -> Order | None:
+        item = get_or_none(OrderItem, *OrderItem.key(order_id))
+        return item.order() if item is not None else None
 
-    def orders_of(self, user_id: str, after: str | None, limit: int) -> tuple[list[OrderItem], str | None]:
+    def orders_of(self, user_id: str, after: str | None, limit: int) -> tuple[list[Order], str | None]:
         """A user's orders, newest first, from after the sort key `after`; the next page's start."""
         start = (
             {
@@ -289,9 +402,9 @@ class OrdersStore:
         results = OrderItem.by_user.query(
             user_orders_key(user_id), scan_index_forward=False, limit=limit, last_evaluated_key=start
         )
-        items = list(results)
+        orders = [item.order() for item in results]
         last = results.last_evaluated_key
-        return items, (last["gsi1sk"]["S"] if last else None)
+        return orders, (last["gsi1sk"]["S"] if last else None)
 
     def _status_actions(self, to: str, by: str, now: float) -> list[Any]:
         entry = HistoryEntry(status=to, at=now, by=by)
@@ -302,9 +415,9 @@ class OrdersStore:
         ]
 
     @staticmethod
-    def _no_longer_unpaid(transaction: TransactWrite, user_id: str) -> list[Any]:
+    def _no_longer_unpaid(steps: Transaction, user_id: str) -> list[Any]:
         """The unpaid count goes down with the transition; the order leaves the sweeper's index."""
-        transaction.update(UnpaidCountItem(*UnpaidCountItem.key(user_id)), actions=[UnpaidCountItem.count.add(-1)])
+        steps.update(UnpaidCountItem(*UnpaidCountItem.key(user_id)), actions=[UnpaidCountItem.count.add(-1)])
         return [OrderItem.unpaid_key.remove()]
 
     def change_status(self, order_id: str, current: str, to: str, by: str, now: float) -> bool:
@@ -319,63 +432,58 @@ class OrdersStore:
             raise
         return True
 
-    def cancel(self, order: OrderItem, by: str, now: float, refund: PaymentItem | None = None) -> bool:
+    def cancel(self, order: Order, by: str, now: float, refund: Payment | None = None) -> bool:
         """Cancel the order and put its stock back (and mark its payment refunded), together;
         False if the order left its status meanwhile."""
         try:
-            with TransactWrite(connection=transaction_connection(OrdersItem)) as transaction:
-                self._cancel_into(transaction, order, by, now)
+            with transaction(OrdersItem) as steps:
+                self._cancel_into(steps, order, by, now)
                 if refund is not None:
-                    self._refund_into(transaction, refund)
-        except TransactWriteError as exc:
-            if any(failed_conditions(exc)):
-                return False
-            raise
+                    self._refund_into(steps, refund)
+        except Refused:
+            return False
         return True
 
     def _cancel_into(
         self,
-        transaction: TransactWrite,
-        order: OrderItem,
+        steps: Transaction,
+        order: Order,
         by: str,
         now: float,
         to: str = "cancelled",
         condition: Any = None,
     ) -> None:
         actions = self._status_actions(to, by, now)
-        if order.status == "pending_payment":
-            actions += self._no_longer_unpaid(transaction, order.user_id)
+        if order.status == UNPAID_STATUS:
+            actions += self._no_longer_unpaid(steps, order.user_id)
         unchanged = OrderItem.status == order.status
-        transaction.update(
+        steps.update(
             OrderItem(*OrderItem.key(order.order_id)),
             actions=actions,
             condition=unchanged if condition is None else unchanged & condition,
         )
         for product_id, quantity in order.quantities().items():
-            item, actions = _stock_change(product_id, quantity)
-            transaction.update(item, actions=actions, condition=ProductItem.pk.exists())
+            self.stock.give_back(steps, product_id, quantity)
 
-    def expire(self, order: OrderItem, now: float) -> bool:
+    def expire(self, order: Order, now: float) -> bool:
         """An unpaid order past `pay_by` becomes `expired` and gives its stock back, unless it was
         paid, cancelled or claimed by a payer meanwhile (then False: the payment wins)."""
         unclaimed = OrderItem.paying_until.does_not_exist() | (OrderItem.paying_until < now)
         try:
-            with TransactWrite(connection=transaction_connection(OrdersItem)) as transaction:
+            with transaction(OrdersItem) as steps:
                 self._cancel_into(
-                    transaction, order, "system", now, to="expired", condition=(OrderItem.pay_by <= now) & unclaimed
+                    steps, order, "system", now, to="expired", condition=(OrderItem.pay_by <= now) & unclaimed
                 )
-        except TransactWriteError as exc:
-            if any(failed_conditions(exc)):
-                return False
-            raise
+        except Refused:
+            return False
         return True
 
-    def unpaid_due(self, now: float, limit: int) -> list[OrderItem]:
+    def unpaid_due(self, now: float, limit: int) -> list[Order]:
         """Unpaid orders whose `pay_by` has passed, oldest first (the index is eventually consistent)."""
-        return list(OrderItem.by_pay_by.query(UNPAID, OrderItem.pay_by <= now, limit=limit))
+        return [item.order() for item in OrderItem.by_pay_by.query(UNPAID, OrderItem.pay_by <= now, limit=limit)]
 
-    def _refund_into(self, transaction: TransactWrite, payment: PaymentItem) -> None:
-        transaction.update(
+    def _refund_into(self, steps: Transaction, payment: Payment) -> None:
+        steps.update(
             PaymentItem(*PaymentItem.key(payment.payment_id)),
             actions=[
                 PaymentItem.status.set("refunded"),
@@ -385,15 +493,13 @@ class OrdersStore:
             condition=PaymentItem.status == "succeeded",
         )
 
-    def refund(self, payment: PaymentItem) -> bool:
+    def refund(self, payment: Payment) -> bool:
         """Mark a payment refunded (its order stays where it is); False if it was not succeeded."""
         try:
-            with TransactWrite(connection=transaction_connection(OrdersItem)) as transaction:
-                self._refund_into(transaction, payment)
-        except TransactWriteError as exc:
-            if any(failed_conditions(exc)):
-                return False
-            raise
+            with transaction(OrdersItem) as steps:
+                self._refund_into(steps, payment)
+        except Refused:
+            return False
         return True
 
     # -- payments ---------------------------------------------------------------------------
@@ -403,7 +509,7 @@ class OrdersStore:
         never charge it twice. The same payer may take it again; a stale claim runs out."""
         free = OrderItem.paying_until.does_not_exist() | (OrderItem.paying_until < now)
         in_time = OrderItem.pay_by.does_not_exist() | (OrderItem.pay_by > now)
-        condition = (OrderItem.status == "pending_payment") & in_time & (free | (OrderItem.paying_id == payment_id))
+        condition = (OrderItem.status == UNPAID_STATUS) & in_time & (free | (OrderItem.paying_id == payment_id))
         try:
             OrderItem(*OrderItem.key(order_id)).update(
                 actions=[OrderItem.paying_id.set(payment_id), OrderItem.paying_until.set(now + hold_s)],
@@ -426,85 +532,86 @@ class OrdersStore:
                 raise
 
     def record_payment(
-        self, payment: PaymentItem, idempotency: IdempotencyItem, outcome: str, by: str, user_id: str
+        self, payment: Payment, idempotency: IdempotencyRecord, outcome: str, by: str, user_id: str
     ) -> bool:
         """Store the payment and the request's outcome; a succeeded payment also marks the order
         paid. The payer's claim on the order is released either way. False when the claim was
         lost (a payment slower than its hold, the order expired meanwhile): nothing is stored."""
         order = OrderItem(*OrderItem.key(payment.order_id))
         release = [OrderItem.paying_id.remove(), OrderItem.paying_until.remove()]
-        claimed = (OrderItem.paying_id == payment.payment_id) & (OrderItem.status == "pending_payment")
+        claimed = (OrderItem.paying_id == payment.payment_id) & (OrderItem.status == UNPAID_STATUS)
         try:
-            with TransactWrite(connection=transaction_connection(OrdersItem)) as transaction:
-                transaction.save(payment, condition=PaymentItem.pk.does_not_exist())
+            with transaction(OrdersItem) as steps:
+                steps.save(PaymentItem.of(payment), condition=PaymentItem.pk.does_not_exist())
                 if payment.status == "succeeded":
                     actions = [
                         *self._status_actions("paid", by, payment.created_at),
                         OrderItem.payment_id.set(payment.payment_id),
-                        *self._no_longer_unpaid(transaction, user_id),
+                        *self._no_longer_unpaid(steps, user_id),
                     ]
-                    transaction.update(order, actions=actions + release, condition=claimed)
+                    steps.update(order, actions=actions + release, condition=claimed)
                 else:
-                    transaction.update(order, actions=release, condition=claimed)
-                self._complete_into(transaction, idempotency, outcome)
-        except TransactWriteError as exc:
-            if any(failed_conditions(exc)):
-                return False
-            raise
+                    steps.update(order, actions=release, condition=claimed)
+                self._complete_into(steps, idempotency, outcome)
+        except Refused:
+            return False
         return True
 
-    def payment(self, payment_id: str) -> PaymentItem | None:
-        return get_or_none(PaymentItem, *PaymentItem.key(payment_id))
+    def payment(self, payment_id: str) -> Payment | None:
+        item = get_or_none(PaymentItem, *PaymentItem.key(payment_id))
+        return item.payment() if item is not None else None
 
     # -- idempotency ------------------------------------------------------------------------
 
-    def claim_request(self, item: IdempotencyItem, now: float) -> IdempotencyItem | None:
+    def claim_request(self, record: IdempotencyRecord, now: float) -> IdempotencyRecord | None:
         """Take the key for this request; None when taken, else the record that holds it
         (a stale pending one, whose holder died, is taken over)."""
         stale = (IdempotencyItem.state == "pending") & (IdempotencyItem.locked_until < now)
         try:
-            item.save(condition=IdempotencyItem.pk.does_not_exist() | stale)
+            IdempotencyItem.of(record).save(condition=IdempotencyItem.pk.does_not_exist() | stale)
         except PutError as exc:
             if not condition_failed(exc):
                 raise
-            return get_or_none(IdempotencyItem, item.pk, item.sk)
+            held = get_or_none(IdempotencyItem, *IdempotencyItem.key(record.user_id, record.key_hash))
+            return held.record() if held is not None else None
         return None
 
-    def complete_request(self, item: IdempotencyItem, outcome: str) -> None:
-        with TransactWrite(connection=transaction_connection(OrdersItem)) as transaction:
-            self._complete_into(transaction, item, outcome)
+    def complete_request(self, record: IdempotencyRecord, outcome: str) -> None:
+        with transaction(OrdersItem) as steps:
+            self._complete_into(steps, record, outcome)
 
-    def _complete_into(self, transaction: TransactWrite, item: IdempotencyItem, outcome: str) -> None:
-        transaction.update(
-            IdempotencyItem(item.pk, item.sk),
+    def _complete_into(self, steps: Transaction, record: IdempotencyRecord, outcome: str) -> None:
+        steps.update(
+            IdempotencyItem(*IdempotencyItem.key(record.user_id, record.key_hash)),
             actions=[IdempotencyItem.state.set("done"), IdempotencyItem.outcome.set(outcome)],
             condition=IdempotencyItem.state == "pending",
         )
 
-    def release_request(self, item: IdempotencyItem) -> None:
+    def release_request(self, record: IdempotencyRecord) -> None:
         """Forget a request that failed unexpectedly, so a retry runs it again."""
         try:
-            IdempotencyItem(item.pk, item.sk).delete(condition=IdempotencyItem.state == "pending")
+            IdempotencyItem(*IdempotencyItem.key(record.user_id, record.key_hash)).delete(
+                condition=IdempotencyItem.state == "pending"
+            )
         except DeleteError as exc:
             if not condition_failed(exc):
                 raise
 
     # -- the simulated provider's ledger ----------------------------------------------------
 
-    def charge(self, provider_key: str) -> ChargeItem | None:
-        return get_or_none(ChargeItem, *ChargeItem.key(provider_key))
-
-    def add_charge(self, item: ChargeItem) -> ChargeItem:
+    def add_charge(self, record: ChargeRecord) -> ChargeRecord:
         """Record a charge once per provider key; the one already recorded wins."""
+        item = ChargeItem.of(record)
         try:
             item.save(condition=ChargeItem.pk.does_not_exist())
         except PutError as exc:
             if not condition_failed(exc):
                 raise
-            return get_or_none(ChargeItem, item.pk, item.sk)
-        return item
+            recorded = get_or_none(ChargeItem, item.pk, item.sk)
+            return recorded.record() if recorded is not None else record
+        return record
 
-    def refund_charge(self, provider_key: str, refund_id: str) -> ChargeItem:
+    def refund_charge(self, provider_key: str, refund_id: str) -> ChargeRecord | None:
         """Mark a succeeded charge refunded once; the charge as it is now (None if there is none)."""
         item = ChargeItem(*ChargeItem.key(provider_key))
         try:
@@ -515,7 +622,8 @@ class OrdersStore:
         except UpdateError as exc:
             if not condition_failed(exc):
                 raise
-        return get_or_none(ChargeItem, *ChargeItem.key(provider_key))
+        current = get_or_none(ChargeItem, *ChargeItem.key(provider_key))
+        return current.record() if current is not None else None
 
     # -- consumer inbox ---------------------------------------------------------------------
 

@@ -14,9 +14,10 @@ from chalicelib import batch, events
 from chalicelib.batch import Policy
 from chalicelib.jsonlog import get_logger
 from chalicelib.resources import queue_name, stream_arn
-from chalicelib.tasks.container import dispatcher, worker
+from chalicelib.tasks.container import tasks
+from chalicelib.tasks.model import COMPLETED, FAILED
+from chalicelib.tasks.resources import TASKS_QUEUE
 from chalicelib.tasks.service import iso
-from chalicelib.tasks.store import COMPLETED, FAILED
 
 handlers = Blueprint(__name__)
 log = get_logger("tasks")
@@ -29,7 +30,7 @@ OUTCOME_EVENTS = {COMPLETED: "task.completed", FAILED: "task.failed"}
 
 @handlers.schedule("rate(1 minute)")
 def sweep_tasks(event: Any) -> dict[str, int]:
-    counts = dispatcher().sweep(worker())
+    counts = tasks().dispatcher.sweep(tasks().worker)
     log.info("tasks swept", extra=counts)
     return counts
 
@@ -84,11 +85,11 @@ def dispatch_new_tasks(event: Any) -> dict[str, Any]:
         if record.event_name != "INSERT" or image.get("status") != "pending":
             continue
         due_at = image.get("due_at")
-        if due_at is not None and dispatcher().due_soon(int(due_at)):
+        if due_at is not None and tasks().dispatcher.due_soon(int(due_at)):
             due[record.sequence_number] = batch.image(record.keys)["task_id"]
     failed = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=min(len(due), DISPATCH_THREADS) or 1) as pool:
-        futures = {sequence: pool.submit(dispatcher().dispatch, task_id) for sequence, task_id in due.items()}
+        futures = {sequence: pool.submit(tasks().dispatcher.dispatch, task_id) for sequence, task_id in due.items()}
         for sequence, future in futures.items():
             try:
                 future.result()
@@ -100,10 +101,10 @@ def dispatch_new_tasks(event: Any) -> dict[str, Any]:
 
 
 def _run(body: str) -> str:
-    return worker().handle(json.loads(body))
+    return tasks().worker.handle(json.loads(body))
 
 
-@handlers.on_sqs_message(queue=queue_name("tasks"), batch_size=WORKER_BATCH)
+@handlers.on_sqs_message(queue=queue_name(TASKS_QUEUE), batch_size=WORKER_BATCH)
 def run_tasks(event: Any) -> dict[str, Any]:
     """Runs the batch's tasks side by side: one slow task does not delay the others' start."""
     records = list(event)

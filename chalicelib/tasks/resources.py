@@ -7,19 +7,22 @@ lists a user's tasks newest first. The stream is the early dispatcher's trigger 
 
 from chalicelib.resources import Index, Key, QueueSpec, TableSpec, declare
 
-declare(
-    TableSpec(
-        key="tasks",
-        hash_key=Key("task_id"),
-        indexes=(
-            Index("by-due", Key("status"), Key("due_at", "N")),
-            Index("by-owner", Key("owner_id"), Key("created_key")),
-        ),
-        stream=True,
-        stream_failure_queue="tasks-stream-failures",
+TASKS_TABLE = TableSpec(
+    key="tasks",
+    hash_key=Key("task_id"),
+    indexes=(
+        Index("by-due", Key("status"), Key("due_at", "N")),
+        Index("by-owner", Key("owner_id"), Key("created_key")),
     ),
+    stream=True,
+    stream_failure_queue="tasks-stream-failures",
+)
+TASKS_QUEUE = "tasks"
+
+declare(
+    TASKS_TABLE,
     # Longer than any run may take (TASKS_TIME_LIMIT_S is capped below it), so a message is
     # never redelivered while its task runs.
-    QueueSpec(key="tasks", visibility_timeout_s=900, max_receive_count=5),
+    QueueSpec(key=TASKS_QUEUE, visibility_timeout_s=900, max_receive_count=5),
     QueueSpec(key="tasks-stream-failures", dead_letter=False),
 )

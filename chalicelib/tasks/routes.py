@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from chalicelib.auth.principal import current_principal
 from chalicelib.errors import BadRequest
 from chalicelib.http.etag import json_with_etag
 from chalicelib.http.requests import route_body
 from chalicelib.http.routing import ApiBlueprint, QueryParam, json_response
-from chalicelib.tasks.container import task_service
+from chalicelib.principal import current_principal
+from chalicelib.tasks.container import tasks
 
 api = ApiBlueprint(__name__)
 TAGS = ("tasks",)
@@ -38,7 +38,7 @@ def _limit() -> int:
     **WRITE,
 )
 def create_task():
-    task = task_service().create(current_principal(), route_body(api.current_request))
+    task = tasks().service.create(current_principal(), route_body(api.current_request))
     return json_response(task, status=201, headers={"Location": f"/api/v1/tasks/{task['id']}"})
 
 
@@ -56,7 +56,7 @@ def create_task():
     **READ,
 )
 def list_tasks():
-    page = task_service().list(current_principal(), _query().get("status"), _limit(), _query().get("cursor"))
+    page = tasks().service.list(current_principal(), _query().get("status"), _limit(), _query().get("cursor"))
     return json_response({"items": page.items, "count": len(page.items), "next": page.next_cursor})
 
 
@@ -68,12 +68,12 @@ def list_tasks():
     **READ,
 )
 def get_task(task_id):
-    return json_with_etag(api.current_request, task_service().get(current_principal(), task_id))
+    return json_with_etag(api.current_request, tasks().service.get(current_principal(), task_id))
 
 
 @api.route("/api/v1/tasks/{task_id}/status", summary="A task's status", **READ)
 def task_status(task_id):
-    return json_response(task_service().status(current_principal(), task_id))
+    return json_response(tasks().service.status(current_principal(), task_id))
 
 
 @api.route(
@@ -85,7 +85,7 @@ def task_status(task_id):
     **WRITE,
 )
 def cancel_task(task_id):
-    return json_response(task_service().cancel(current_principal(), task_id))
+    return json_response(tasks().service.cancel(current_principal(), task_id))
 
 
 @api.route(
@@ -95,10 +95,8 @@ def cancel_task(task_id):
     **READ,
 )
 def task_kinds():
-    from chalicelib.tasks.kinds import KINDS
-
     kinds = [
         {"kind": k.name, "summary": k.summary, "admin_only": k.admin_only, "payload_schema": k.payload_schema}
-        for k in KINDS.values()
+        for k in tasks().kinds.values()
     ]
     return json_response({"items": kinds, "count": len(kinds), "next": None})

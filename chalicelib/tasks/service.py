@@ -29,20 +29,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import schemas
-from chalicelib.auth.principal import Principal
+from chalicelib.config import Settings
 from chalicelib.errors import BadRequest, Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from chalicelib.http import paging
 from chalicelib.jsonlog import get_logger
-from chalicelib.tasks.kinds import DEFAULT_KIND, KINDS, Kind, Permanent, Run
-from chalicelib.tasks.store import (
+from chalicelib.principal import Principal
+from chalicelib.tasks.kinds import DEFAULT_KIND, Kind, Permanent, Run
+from chalicelib.tasks.model import (
     COMPLETED,
     FAILED,
     PENDING,
     QUEUED,
     RUNNING,
     STATUSES,
-    TaskItem,
-    TaskStore,
+    Task,
+    TaskStorage,
     Transition,
     is_cursor_key,
 )
@@ -83,7 +84,7 @@ def iso(ms: float | None) -> str | None:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def view(item: TaskItem) -> dict[str, Any]:
+def view(item: Task) -> dict[str, Any]:
     waiting = item.status in (PENDING, QUEUED)
     return {
         "id": item.task_id,
@@ -93,8 +94,8 @@ def view(item: TaskItem) -> dict[str, Any]:
         "status": item.status,
         "scheduled_at": item.scheduled_at,
         "next_run_at": iso(item.due_at) if waiting else None,
-        "attempts": int(item.attempts),
-        "max_attempts": int(item.max_attempts),
+        "attempts": item.attempts,
+        "max_attempts": item.max_attempts,
         "last_error": item.last_error,
         "result": json.loads(item.result) if item.result is not None else None,
         "started_at": iso(item.started_at),
@@ -108,7 +109,7 @@ def view(item: TaskItem) -> dict[str, Any]:
 STATUS_FIELDS = ("id", "status", "attempts", "max_attempts", "last_error", "started_at", "finished_at", "next_run_at")
 
 
-def status_view(item: TaskItem) -> dict[str, Any]:
+def status_view(item: Task) -> dict[str, Any]:
     full = view(item)
     return {**{k: full[k] for k in STATUS_FIELDS}, "history": full["history"]}
 
@@ -144,10 +145,10 @@ class Page:
 class TaskService:
     def __init__(
         self,
-        store: TaskStore,
+        store: TaskStorage,
         timing: Timing,
-        settings: Any,
-        kinds: Mapping[str, Kind] = KINDS,
+        settings: Settings,
+        kinds: Mapping[str, Kind],
         clock: Callable[[], float] = time.time,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
     ) -> None:
@@ -205,8 +206,8 @@ class TaskService:
         scheduled_at, due_at = self._due(data, now)
         now_ms = int(now * 1000)
         task_id = self.new_id()
-        item = TaskItem(
-            task_id,
+        item = Task(
+            task_id=task_id,
             owner_id=principal.user_id,
             created_key=f"{now_ms:013d}#{task_id}",
             name=data["name"],
@@ -219,14 +220,14 @@ class TaskService:
             updated_at=now_ms,
             attempts=0,
             max_attempts=data.get("max_attempts", self.timing.max_attempts),
-            history=[Transition(status=PENDING, at=now_ms)],
+            history=(Transition(status=PENDING, at=now_ms),),
         )
         self.store.create(item)
         return view(item)
 
     # -- reading --------------------------------------------------------------------------
 
-    def _visible(self, principal: Principal, task_id: str) -> TaskItem:
+    def _visible(self, principal: Principal, task_id: str) -> Task:
         item = self.store.get(task_id)
         # Another user's task is indistinguishable from a missing one.
         if item is None or not (principal.is_admin or item.owner_id == principal.user_id):
@@ -245,7 +246,7 @@ class TaskService:
         if status is not None and status not in STATUSES:
             raise BadRequest(f"status must be one of {', '.join(STATUSES)}")
         after = paging.decode_cursor(cursor, is_cursor_key) if cursor else None
-        items: list[TaskItem] = []
+        items: list[Task] = []
         has_more = False
         for item in self.store.owned(principal.user_id, status, after, limit + 1):
             if len(items) == limit:
@@ -277,7 +278,7 @@ class TaskService:
 class Dispatcher:
     def __init__(
         self,
-        store: TaskStore,
+        store: TaskStorage,
         send: Send,
         timing: Timing,
         clock: Callable[[], float] = time.time,
@@ -292,7 +293,7 @@ class Dispatcher:
     def _now_ms(self) -> int:
         return int(self.clock() * 1000)
 
-    def _send(self, item: TaskItem) -> bool:
+    def _send(self, item: Task) -> bool:
         # Rounded down: the message arrives up to a second early and the worker waits out the
         # rest, so a task starts on time rather than up to a second late.
         delay = min(max(math.floor((item.due_at - self._now_ms()) / 1000), 0), SQS_MAX_DELAY_S)
@@ -342,10 +343,10 @@ class Dispatcher:
 class Worker:
     def __init__(
         self,
-        store: TaskStore,
+        store: TaskStorage,
         send: Send,
         timing: Timing,
-        kinds: Mapping[str, Kind] = KINDS,
+        kinds: Mapping[str, Kind],
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = random.random,
@@ -387,9 +388,9 @@ class Worker:
             return "skipped"
         return self._run(started)
 
-    def _run(self, item: TaskItem) -> str:
+    def _run(self, item: Task) -> str:
         kind = self.kinds.get(item.kind)
-        attempt = int(item.attempts)
+        attempt = item.attempts
         run = Run(item.task_id, item.owner_id, item.name, attempt, time.monotonic() + self.timing.time_limit_s)
         pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"task-{item.task_id[:8]}")
         try:
@@ -424,14 +425,14 @@ class Worker:
         ceiling = min(self.timing.retry_backoff_s * 2 ** (attempt - 1), SQS_MAX_DELAY_S)
         return ceiling / 2 + self.jitter() * ceiling / 2
 
-    def _failed(self, item: TaskItem, error: str, permanent: bool) -> str:
+    def _failed(self, item: Task, error: str, permanent: bool) -> str:
         now = self._now_ms()
         dispatch_id = item.dispatch_id or ""
-        if permanent or int(item.attempts) >= int(item.max_attempts):
+        if permanent or item.attempts >= item.max_attempts:
             if self.store.fail(item.task_id, dispatch_id, now, error) is None:
                 return "skipped"
             return FAILED
-        delay = self.backoff_s(int(item.attempts))
+        delay = self.backoff_s(item.attempts)
         next_dispatch = self.new_id()
         requeued = self.store.retry(item.task_id, dispatch_id, next_dispatch, now, now + int(delay * 1000), error)
         if requeued is None:
@@ -443,7 +444,7 @@ class Worker:
             log.exception("could not queue a retry", extra={"task_id": item.task_id})
         return "retrying"
 
-    def expire(self, item: TaskItem) -> bool:
+    def expire(self, item: Task) -> bool:
         """A running task past its lease: its worker died. The attempt counts as failed."""
         if item.status != RUNNING or item.due_at > self._now_ms():
             return False

@@ -10,6 +10,7 @@ nothing.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,18 +20,8 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from chalicelib.dynamo import condition_failed, get_or_none, table_meta
-
-PENDING, QUEUED, RUNNING, COMPLETED, FAILED, CANCELLED = (
-    "pending",
-    "queued",
-    "running",
-    "completed",
-    "failed",
-    "cancelled",
-)
-STATUSES = (PENDING, QUEUED, RUNNING, COMPLETED, FAILED, CANCELLED)
-CANCELLABLE = (PENDING, QUEUED)
+from chalicelib.dynamo import condition_failed, get_or_none, int_or_none, unbound_meta
+from chalicelib.tasks.model import CANCELLABLE, CANCELLED, COMPLETED, FAILED, PENDING, QUEUED, RUNNING, Task, Transition
 
 
 class ByDue(GlobalSecondaryIndex):
@@ -51,13 +42,13 @@ class ByOwner(GlobalSecondaryIndex):
     created_key = UnicodeAttribute(range_key=True)
 
 
-class Transition(MapAttribute):
+class TransitionEntry(MapAttribute):
     status = UnicodeAttribute()
     at = NumberAttribute()
 
 
 class TaskItem(Model):
-    Meta = table_meta("tasks")
+    Meta = unbound_meta()
 
     task_id = UnicodeAttribute(hash_key=True)
     owner_id = UnicodeAttribute()
@@ -81,26 +72,49 @@ class TaskItem(Model):
     finished_at = NumberAttribute(null=True)
     last_error = UnicodeAttribute(null=True)
     result = UnicodeAttribute(null=True)
-    history = ListAttribute(of=Transition, default=list)
+    history = ListAttribute(of=TransitionEntry, default=list)
     by_due = ByDue()
     by_owner = ByOwner()
 
+    @classmethod
+    def of(cls, task: Task) -> TaskItem:
+        fields = dataclasses.asdict(task)
+        fields["history"] = [TransitionEntry(status=t.status, at=t.at) for t in task.history]
+        return cls(fields.pop("task_id"), **fields)
 
-def is_cursor_key(key: Any) -> bool:
-    """Whether a decoded cursor is a key of the owner index (what `owned` pages from)."""
-    return isinstance(key, dict) and all(isinstance(key.get(k), str) for k in ("task_id", "created_key"))
+    def task(self) -> Task:
+        return Task(
+            task_id=self.task_id,
+            owner_id=self.owner_id,
+            created_key=self.created_key,
+            name=self.name,
+            kind=self.kind,
+            payload=self.payload,
+            status=self.status,
+            scheduled_at=self.scheduled_at,
+            due_at=int(self.due_at),
+            created_at=int(self.created_at),
+            updated_at=int(self.updated_at),
+            attempts=int(self.attempts),
+            max_attempts=int(self.max_attempts),
+            history=tuple(Transition(t.status, int(t.at)) for t in self.history),
+            dispatch_id=self.dispatch_id,
+            started_at=int_or_none(self.started_at),
+            finished_at=int_or_none(self.finished_at),
+            last_error=self.last_error,
+            result=self.result,
+        )
 
 
 class TaskStore:
-    def create(self, item: TaskItem) -> None:
-        item.save(condition=TaskItem.task_id.does_not_exist())
+    def create(self, task: Task) -> None:
+        TaskItem.of(task).save(condition=TaskItem.task_id.does_not_exist())
 
-    def get(self, task_id: str) -> TaskItem | None:
-        return get_or_none(TaskItem, task_id)
+    def get(self, task_id: str) -> Task | None:
+        item = get_or_none(TaskItem, task_id)
+        return item.task() if item is not None else None
 
-    def _transition(
-        self, task_id: str, expected: Condition, status: str, at: int, actions: list[Any]
-    ) -> TaskItem | None:
+    def _transition(self, task_id: str, expected: Condition, status: str, at: int, actions: list[Any]) -> Task | None:
         """Move the task to `status` if it is as `expected`; the new item, or None if it was not."""
         item = TaskItem(task_id)
         try:
@@ -108,7 +122,7 @@ class TaskStore:
                 actions=[
                     TaskItem.status.set(status),
                     TaskItem.updated_at.set(at),
-                    TaskItem.history.set(TaskItem.history.append([Transition(status=status, at=at)])),
+                    TaskItem.history.set(TaskItem.history.append([TransitionEntry(status=status, at=at)])),
                     *actions,
                 ],
                 condition=TaskItem.task_id.exists() & expected,
@@ -117,25 +131,25 @@ class TaskStore:
             if condition_failed(exc):
                 return None
             raise
-        return item
+        return item.task()
 
     @staticmethod
     def _dispatched(status: str, dispatch_id: str) -> Condition:
         return (TaskItem.status == status) & (TaskItem.dispatch_id == dispatch_id)
 
-    def claim(self, task_id: str, dispatch_id: str, at: int, superseding: str | None = None) -> TaskItem | None:
+    def claim(self, task_id: str, dispatch_id: str, at: int, superseding: str | None = None) -> Task | None:
         """pending → queued under a new dispatch; or, with `superseding`, a queued task whose
         message was lost gets a new dispatch (the old message can no longer start it)."""
         expected = TaskItem.status == PENDING if superseding is None else self._dispatched(QUEUED, superseding)
         return self._transition(task_id, expected, QUEUED, at, [TaskItem.dispatch_id.set(dispatch_id)])
 
-    def release(self, task_id: str, dispatch_id: str, at: int) -> TaskItem | None:
+    def release(self, task_id: str, dispatch_id: str, at: int) -> Task | None:
         """queued → pending: the message could not be sent, so the next sweep tries again."""
         return self._transition(
             task_id, self._dispatched(QUEUED, dispatch_id), PENDING, at, [TaskItem.dispatch_id.remove()]
         )
 
-    def start(self, task_id: str, dispatch_id: str, at: int, lease_until: int) -> TaskItem | None:
+    def start(self, task_id: str, dispatch_id: str, at: int, lease_until: int) -> Task | None:
         return self._transition(
             task_id,
             self._dispatched(QUEUED, dispatch_id),
@@ -144,7 +158,7 @@ class TaskStore:
             [TaskItem.attempts.add(1), TaskItem.started_at.set(at), TaskItem.due_at.set(lease_until)],
         )
 
-    def complete(self, task_id: str, dispatch_id: str, at: int, result: str) -> TaskItem | None:
+    def complete(self, task_id: str, dispatch_id: str, at: int, result: str) -> Task | None:
         return self._transition(
             task_id,
             self._dispatched(RUNNING, dispatch_id),
@@ -153,7 +167,7 @@ class TaskStore:
             [TaskItem.finished_at.set(at), TaskItem.result.set(result)],
         )
 
-    def fail(self, task_id: str, dispatch_id: str, at: int, error: str) -> TaskItem | None:
+    def fail(self, task_id: str, dispatch_id: str, at: int, error: str) -> Task | None:
         return self._transition(
             task_id,
             self._dispatched(RUNNING, dispatch_id),
@@ -164,7 +178,7 @@ class TaskStore:
 
     def retry(
         self, task_id: str, dispatch_id: str, next_dispatch: str, at: int, due_at: int, error: str
-    ) -> TaskItem | None:
+    ) -> Task | None:
         """running → queued for another attempt at `due_at`, under a new dispatch."""
         return self._transition(
             task_id,
@@ -174,20 +188,19 @@ class TaskStore:
             [TaskItem.dispatch_id.set(next_dispatch), TaskItem.due_at.set(due_at), TaskItem.last_error.set(error)],
         )
 
-    def cancel(self, task_id: str, at: int, owner_id: str | None) -> TaskItem | None:
+    def cancel(self, task_id: str, at: int, owner_id: str | None) -> Task | None:
         expected = TaskItem.status.is_in(*CANCELLABLE)
         if owner_id is not None:
             expected &= TaskItem.owner_id == owner_id
         return self._transition(task_id, expected, CANCELLED, at, [TaskItem.finished_at.set(at)])
 
-    def due(self, status: str, until: int) -> Iterator[TaskItem]:
+    def due(self, status: str, until: int) -> Iterator[Task]:
         """Tasks in `status` whose due_at is at or before `until`, earliest first. The index is
         eventually consistent, so an item may already have moved on: every use is conditional."""
-        yield from TaskItem.by_due.query(status, TaskItem.due_at <= until, page_size=100)
+        for item in TaskItem.by_due.query(status, TaskItem.due_at <= until, page_size=100):
+            yield item.task()
 
-    def owned(
-        self, owner_id: str, status: str | None, after: dict[str, Any] | None, page_size: int
-    ) -> Iterator[TaskItem]:
+    def owned(self, owner_id: str, status: str | None, after: dict[str, Any] | None, page_size: int) -> Iterator[Task]:
         """An owner's tasks, newest first, from after the cursor key."""
         start = (
             {
@@ -198,13 +211,15 @@ class TaskStore:
             if after
             else None
         )
-        yield from TaskItem.by_owner.query(
+        for item in TaskItem.by_owner.query(
             owner_id,
             scan_index_forward=False,
             filter_condition=TaskItem.status == status if status else None,
             last_evaluated_key=start,
             page_size=page_size,
-        )
+        ):
+            yield item.task()
 
-    def owned_since(self, owner_id: str, since: int) -> Iterator[TaskItem]:
-        yield from TaskItem.by_owner.query(owner_id, TaskItem.created_key >= f"{since:013d}", page_size=100)
+    def owned_since(self, owner_id: str, since: int) -> Iterator[Task]:
+        for item in TaskItem.by_owner.query(owner_id, TaskItem.created_key >= f"{since:013d}", page_size=100):
+            yield item.task()

@@ -1,8 +1,8 @@
 """OpenSearch across restarts: rebuilt from the tables, except the log indexes, which are kept.
 
 The document and product indexes are derived data. After a restore they are rebuilt from
-DynamoDB through the platform's reindex path (chalicelib/tasks/reindex.py, the same code the
-`reindex` task runs), so an index can never hold what its table does not.
+DynamoDB through the platform's own rebuilds (the documents context's, the same code the
+`reindex` task runs, and the catalog's), so an index can never hold what its table does not.
 
 Log events are the exception: they live in OpenSearch only (chalicelib/observability). A
 snapshot keeps the log indexes (definition and documents); and the log queue's messages that
@@ -79,11 +79,13 @@ def restore_logs(records: list[dict[str, Any]], settings: Settings) -> int:
 def rebuild_derived() -> dict[str, Any]:
     """Every document type's index and the product index, from the tables: the documents and
     the products side by side (OpenSearch indexes while Python reads the next page)."""
-    from chalicelib.tasks.reindex import document_types, rebuild, rebuild_products
+    from chalicelib.catalog.container import catalog
+    from chalicelib.documents.container import documents as stored
 
     started = time.perf_counter()
     with ThreadPoolExecutor(2) as pool:
-        products = pool.submit(rebuild_products)
-        documents = {doc_type: rebuild(doc_type)["documents"] for doc_type in document_types()}
+        products = pool.submit(catalog().rebuild_index)
+        rebuild, names = stored().rebuild_index, stored().service.types.names()
+        documents = {doc_type: rebuild(doc_type)["documents"] for doc_type in names}
         product_count = products.result()["products"]
     return {"documents": documents, "products": product_count, "seconds": round(time.perf_counter() - started, 3)}

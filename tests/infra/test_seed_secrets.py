@@ -8,7 +8,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from chalicelib import resources
+from chalicelib import declarations, resources  # noqa: F401  (declarations fill the registry)
 from chalicelib.auth.keys import KeyRing
 from infrastructure.seed_secrets import is_placeholder, seed
 

@@ -1,4 +1,4 @@
-"""The CDK stack against the declarations in chalicelib/resources.py, and cfn-lint on its template.
+"""The CDK stack against the declarations (chalicelib/declarations.py), and cfn-lint on its template.
 
 Two stacks are synthesized once per module, side by side in child processes (the Chalice
 construct imports app.py, which must see the stream ARN tokens; see infrastructure/stack.py),
@@ -34,7 +34,7 @@ if shutil.which("node") is None:
 
 from aws_cdk.assertions import Match, Template
 
-from chalicelib import resources
+from chalicelib import declarations, resources  # noqa: F401  (declarations fill the registry)
 from chalicelib.config import Settings
 from chalicelib.http.middleware import SECURITY_HEADERS
 from chalicelib.resources import stream_env_suffix

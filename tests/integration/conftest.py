@@ -6,10 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from chalicelib import clients
+from chalicelib import clients, composition
 from chalicelib.config import get_settings
 from devstack.services import MotoService, free_port
-from tests.support.commerce import bind_stores, reset_services
 
 
 @pytest.fixture
@@ -24,15 +23,16 @@ def moto_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         monkeypatch.setenv(name, "testing")
     get_settings.cache_clear()
     clients.reset()
-    from chalicelib import resources
+    from chalicelib import declarations, resources  # noqa: F401  (declarations fill the registry)
     from devstack import bootstrap
 
     settings = get_settings()
-    for key in ("catalog", "orders"):
+    # The accounts table too: an order looks up its owner's address.
+    for key in ("catalog", "orders", "identity"):
         bootstrap.create_table(resources.TABLES[key], settings)
-    bind_stores(monkeypatch, settings)
+    composition.wire(settings)
     yield service.url
     service.stop()
-    reset_services()
+    composition.wire()
     get_settings.cache_clear()
     clients.reset()

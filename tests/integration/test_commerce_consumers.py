@@ -13,10 +13,9 @@ from typing import Any
 import pytest
 from chalice import Chalice
 
-from chalicelib import clients
+from chalicelib import clients, composition
 from chalicelib.config import get_settings
 from devstack.services import OpenSearchService, free_port
-from tests.support.commerce import bind_stores, reset_services
 from tests.support.moto import in_process_aws
 
 
@@ -33,16 +32,19 @@ def invoke(opensearch, monkeypatch) -> Iterator[Callable[[str, list[str]], dict[
     """Call a handler by name with SQS messages (bodies); the tables, queues and index exist."""
     redis_url = f"redis://127.0.0.1:{free_port()}/0"
     with in_process_aws(monkeypatch, "consumers", OPENSEARCH_URL=opensearch, REDIS_URL=redis_url) as settings:
-        from chalicelib import resources
+        from chalicelib import declarations, resources  # noqa: F401  (declarations fill the registry)
         from chalicelib.audit.handlers import handlers as audit_handlers
         from chalicelib.catalog.handlers import handlers as catalog_handlers
+        from chalicelib.orders.container import orders
         from chalicelib.orders.handlers import handlers as orders_handlers
         from devstack import bootstrap
 
         for key in ("catalog", "orders", "audit"):
             bootstrap.create_table(resources.TABLES[key], settings)
         bootstrap.bootstrap_search(settings)
-        bind_stores(monkeypatch, settings)
+        composition.wire(settings)
+        # Built now, which binds their tables: a test below also writes an order item itself.
+        orders()
         app = Chalice("consumers-test")
         for blueprint in (catalog_handlers, orders_handlers, audit_handlers):
             app.register_blueprint(blueprint)
@@ -65,7 +67,7 @@ def invoke(opensearch, monkeypatch) -> Iterator[Callable[[str, list[str]], dict[
             return app.handler_map[name]({"Records": records}, None)
 
         yield call
-    reset_services()
+    composition.wire()
 
 
 def bus_message(event_type: str, data: dict[str, Any], event_id: str | None = None) -> str:
@@ -80,27 +82,27 @@ def bus_message(event_type: str, data: dict[str, Any], event_id: str | None = No
 
 
 def test_the_stock_refresh_brings_a_stale_product_up_to_date_once(invoke):
-    from chalicelib.catalog.container import catalog_store, product_index
+    from chalicelib.catalog.container import catalog
     from chalicelib.catalog.indexer import IndexWrite
     from chalicelib.catalog.products import Product
     from chalicelib.catalog.store import Category
 
-    store = catalog_store()
+    store = catalog().store
     store.create_category(Category("lamps", "Lamps"))
     data = {"title": "Desk lamp", "category": "lamps", "price": 20.0}
-    first = store.put_product(Product.from_json(41, {**data, "stock": 9}), replace=False).product()
+    first = store.put_product(Product.from_json(41, {**data, "stock": 9}), replace=False)
     # The index saw version 1; the stream's batch for version 2 (stock 2) was lost.
-    assert product_index().apply([IndexWrite(41, 1, first.index_source())]) == set()
+    assert catalog().index.apply([IndexWrite(41, 1, first.index_source())]) == set()
     store.put_product(Product.from_json(41, {**data, "stock": 2}), replace=True)
 
     order_event = bus_message("order.created", {"order_id": "o1", "items": [{"product_id": 41, "quantity": 7}]})
     result = invoke("refresh_stock", [order_event, "not json", order_event])
     assert result == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
-    indexed = clients.opensearch().get(index=product_index().alias, id="41")
+    indexed = clients.opensearch().get(index=catalog().index.alias, id="41")
     assert (indexed["_version"], indexed["_source"]["stock"]) == (2, 2)
 
     assert invoke("refresh_stock", [order_event]) == {"batchItemFailures": []}
-    assert clients.opensearch().get(index=product_index().alias, id="41")["_version"] == 2
+    assert clients.opensearch().get(index=catalog().index.alias, id="41")["_version"] == 2
 
 
 def _order(order_id: str, email: str) -> None:
@@ -145,7 +147,7 @@ def test_one_confirmation_per_order_however_often_the_event_comes(invoke):
 
 
 def test_the_audit_log_keeps_one_entry_per_event(invoke):
-    from chalicelib.audit.container import audit_log
+    from chalicelib.audit.container import audit
 
     event_id = str(uuid.uuid4())
     paid = bus_message("payment.processed", {"user_id": "u7", "status": "succeeded"}, event_id)
@@ -153,5 +155,5 @@ def test_the_audit_log_keeps_one_entry_per_event(invoke):
         "batchItemFailures": [{"itemIdentifier": "m1"}]
     }
     assert invoke("record_audit_events", [paid]) == {"batchItemFailures": []}
-    day = audit_log().day("2026-01-02", None, 100, None)
+    day = audit().log.day("2026-01-02", None, 100, None)
     assert [(e["event_id"], e["type"], e["subject"]) for e in day["items"]] == [(event_id, "payment.processed", "u7")]

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from chalice import Chalice
 
-from chalicelib import clients
+from chalicelib import clients, composition
 from chalicelib.config import get_settings
 from chalicelib.documents.indexer import index_id
 from chalicelib.documents.tree import object_ids
@@ -39,9 +39,11 @@ def handler(opensearch, monkeypatch):
         bootstrap.bootstrap_search(settings)
         from chalicelib.documents import handlers
 
+        composition.wire(settings)
         app = Chalice("indexer-test")
         app.register_blueprint(handlers.handlers)
         yield lambda records: app.handler_map["on_document_change"]({"Records": records}, None)
+    composition.wire()
 
 
 _sequence = iter(range(1000, 100000))

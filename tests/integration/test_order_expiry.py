@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from chalicelib.auth.principal import Principal
 from chalicelib.errors import Conflict
+from chalicelib.principal import Principal
 
 T0 = 1_900_000_000.0
 WINDOW_S = 60
@@ -48,27 +48,33 @@ class Provider:
 
 class Shop:
     def __init__(self, max_unpaid: int = 5) -> None:
-        from chalicelib.catalog.container import catalog_store
+        from chalicelib.catalog.container import catalog
         from chalicelib.catalog.products import Product
-        from chalicelib.orders.container import cart_service, orders_store
+        from chalicelib.orders.container import orders
         from chalicelib.orders.provider import SimulatedStripe
         from chalicelib.orders.service import OrderService, PaymentService
 
         self.clock = Clock()
-        self.catalog = catalog_store()
+        self.catalog = catalog().store
         product = Product.from_json(PRODUCT, {"title": "Lamp", "category": "lamps", "price": 10.0, "stock": STOCK})
         self.catalog.put_product(product, replace=False)
-        self.carts = cart_service()
-        self.store = orders_store()
+        self.carts = orders().carts
+        self.store = orders().store
         self.provider = Provider(SimulatedStripe(self.store, clock=self.clock))
         self.orders = OrderService(
-            self.store, self.catalog, self.carts, clock=self.clock, payment_window_s=WINDOW_S, max_unpaid=max_unpaid
+            self.store,
+            self.catalog,
+            self.carts,
+            email_of=lambda user_id: None,
+            clock=self.clock,
+            payment_window_s=WINDOW_S,
+            max_unpaid=max_unpaid,
         )
         self.payments = PaymentService(self.store, self.provider, clock=self.clock)
 
     def place(self, who: Principal = ALICE) -> str:
         self.carts.add(who.user_id, PRODUCT, 1)
-        return self.orders.place(who, email=None)["id"]
+        return self.orders.place(who)["id"]
 
     def pay(self, order_id: str, method: str = "pm_card_visa", who: Principal = ALICE) -> dict[str, Any]:
         request = {"order_id": order_id, "payment_method_id": method}

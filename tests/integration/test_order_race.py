@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from chalicelib.auth.principal import Principal
+from chalicelib.principal import Principal
 
 SHOPPERS = 100
 STOCK = 10
@@ -17,25 +17,25 @@ STOCK = 10
 
 @pytest.mark.usefixtures("moto_server")
 def test_a_hundred_concurrent_orders_for_ten_units_make_ten_orders() -> None:
-    from chalicelib.catalog.container import catalog_store
+    from chalicelib.catalog.container import catalog
     from chalicelib.catalog.products import Product
-    from chalicelib.orders.container import cart_service, order_service, orders_store
+    from chalicelib.orders.container import orders
     from chalicelib.orders.service import InsufficientStock
 
     product = Product.from_json(7, {"title": "Last lamp", "category": "lamps", "price": 25.0, "stock": STOCK})
-    catalog_store().put_product(product, replace=False)
+    catalog().store.put_product(product, replace=False)
     shoppers = [
         Principal(user_id=f"shopper-{n}", username=f"s{n}", roles=("user",), via="test") for n in range(SHOPPERS)
     ]
     with ThreadPoolExecutor(max_workers=20) as pool:
-        list(pool.map(lambda shopper: cart_service().add(shopper.user_id, 7, 1), shoppers))
+        list(pool.map(lambda shopper: orders().carts.add(shopper.user_id, 7, 1), shoppers))
 
     start = threading.Barrier(SHOPPERS)
 
     def order(shopper: Principal) -> str:
         start.wait()
         try:
-            return order_service().place(shopper, email=None)["id"]
+            return orders().orders.place(shopper)["id"]
         except InsufficientStock as refused:
             assert refused.items == [{"product_id": 7, "title": "Last lamp", "requested": 1, "available": 0}]
             return "refused"
@@ -46,8 +46,8 @@ def test_a_hundred_concurrent_orders_for_ten_units_make_ten_orders() -> None:
     placed = [outcome for outcome in outcomes if outcome != "refused"]
     assert len(placed) == STOCK and len(set(placed)) == STOCK
     assert outcomes.count("refused") == SHOPPERS - STOCK
-    assert int(catalog_store().product(7, consistent=True).stock) == 0
-    store = orders_store()
+    assert int(catalog().store.product(7, consistent=True).stock) == 0
+    store = orders().store
     winners = {store.order(order_id).user_id for order_id in placed}
     assert len(winners) == STOCK
     for shopper in shoppers:

@@ -28,7 +28,7 @@ import pytest
 from localstack_client import config as localstack_config
 from localstack_client.session import Session
 
-from chalicelib import clients, resources
+from chalicelib import clients, declarations, resources  # noqa: F401  (declarations fill the registry)
 from chalicelib.config import EnvReader, Settings, get_settings
 from chalicelib.resources import (
     EventBusSpec,

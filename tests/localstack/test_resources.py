@@ -1,4 +1,4 @@
-"""Every resource declared in chalicelib/resources.py exists in LocalStack as declared.
+"""Every resource the contexts declare (chalicelib/declarations.py) exists in LocalStack as declared.
 
 Expectations are computed from the specs (and from the app's Settings for names), never written
 out, so a resource added to the declaration is checked here without touching this file.
@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib import resources
+from chalicelib import declarations, resources  # noqa: F401  (declarations fill the registry)
 from chalicelib.config import Settings
 from chalicelib.resources import EventBusSpec, Key, QueueSpec, SecretSpec, TableSpec
 from devstack import bootstrap

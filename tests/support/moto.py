@@ -34,7 +34,7 @@ def in_process_aws(monkeypatch: pytest.MonkeyPatch, prefix: str, **env: str) -> 
 
 def queues_and_buses(settings: Settings) -> dict[str, dict[str, Any]]:
     """Every declared queue and bus, as the local bootstrap makes them; the queues' descriptions."""
-    from chalicelib import resources
+    from chalicelib import declarations, resources  # noqa: F401  (declarations fill the registry)
     from devstack import bootstrap
 
     queues = {key: bootstrap.create_queue(spec, settings) for key, spec in resources.QUEUES.items()}

@@ -1,4 +1,5 @@
-"""Small hand-written fakes of the AWS clients and the clock the event runtime drives.
+"""Small hand-written fakes of the AWS clients and the clock the event runtime drives, and of
+the clients a composition root is handed (`FakeClients`; the stores' fakes are fake_stores.py).
 
 They answer in the shapes botocore returns (datetimes, bytes) and refuse what botocore's
 parameter validation refuses, so the pollers are exercised against realistic responses
@@ -227,3 +228,22 @@ class FakeMonotonic:
 
     def monotonic(self) -> float:
         return self.now
+
+
+class FakeClients:
+    """What a composition root is handed in a service test: Redis in memory (fakeredis), and no
+    AWS or OpenSearch at all, so a test that reaches for them fails loudly instead of dialling."""
+
+    def __init__(self) -> None:
+        import fakeredis
+
+        self._redis = fakeredis.FakeRedis()
+
+    def redis(self) -> Any:
+        return self._redis
+
+    def aws(self, service: str) -> Any:
+        raise AssertionError(f"a service test asked for the AWS {service} client")
+
+    def opensearch(self) -> Any:
+        raise AssertionError("a service test asked for the OpenSearch client")

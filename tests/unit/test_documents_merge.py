@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from chalicelib.documents.merge import merge_by_object_id, merge_patch
+from chalicelib.documents.merge import merge_by_object_id
+from chalicelib.merge_patch import merge_patch
 
 # RFC 7396 appendix A, verbatim: (original, patch, result).
 RFC_7396_EXAMPLES: list[tuple[Any, Any, Any]] = [

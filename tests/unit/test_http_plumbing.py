@@ -192,3 +192,60 @@ def test_settings_are_read_once_into_a_typed_object():
     assert isinstance(settings, Settings)
     assert settings.max_body_bytes == 64
     assert get_settings() is settings
+
+
+def test_a_protected_route_admits_only_the_callers_its_declaration_does():
+    """Who the caller is comes from the authenticator the blueprint is mounted with; what the
+    caller may do is the route's declaration (auth, scope, api_keys), checked by the routing."""
+    from chalicelib.principal import Principal, current_principal
+
+    api = ApiBlueprint("guarded")
+
+    @api.route("/mine", summary="Mine", auth="user", scope="orders:read")
+    def mine():
+        return json_response({"user": current_principal().user_id})
+
+    @api.route("/people", summary="People only", auth="user", api_keys=False)
+    def people():
+        return json_response({})
+
+    @api.route("/admin", summary="Admin", auth="admin")
+    def admin():
+        return json_response({})
+
+    callers = {
+        "person": Principal("p1", "person", ("user",), via="jwt"),
+        "key": Principal("k1", "key", ("user",), via="api_key", scopes=frozenset({"orders:read"})),
+        "narrow": Principal("n1", "narrow", ("user",), via="api_key", scopes=frozenset({"logs:read"})),
+    }
+
+    def authenticate(request) -> Principal:
+        who = request.headers.get("x-who", "")
+        if who not in callers:
+            raise errors.Unauthenticated("Who are you?")
+        return callers[who]
+
+    app = Chalice(app_name="guarded")
+    app.register_blueprint(api.mount(authenticate))
+    with Client(app) as client:
+
+        def status(path: str, who: str) -> int:
+            return client.http.get(path, headers={"X-Who": who}).status_code
+
+        assert json.loads(client.http.get("/mine", headers={"X-Who": "key"}).body) == {"user": "k1"}
+        assert [status("/mine", who) for who in ("person", "key", "narrow", "nobody")] == [200, 200, 403, 401]
+        assert [status("/people", who) for who in ("person", "key")] == [200, 403]
+        assert status("/admin", "person") == 403
+
+
+def test_a_protected_route_on_a_blueprint_never_mounted_fails_closed():
+    api = ApiBlueprint("unmounted")
+
+    @api.route("/mine", summary="Mine", auth="user")
+    def mine():
+        return json_response({})
+
+    app = Chalice(app_name="unmounted")
+    app.register_blueprint(api.blueprint)
+    with Client(app) as client:
+        assert client.http.get("/mine").status_code == 500

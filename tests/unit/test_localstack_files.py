@@ -33,7 +33,7 @@ from localstack_client import config as localstack_config
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from chalicelib import resources
+from chalicelib import declarations, resources  # noqa: F401  (declarations fill the registry)
 from chalicelib.config import Settings
 from tests.localstack import conftest as suite
 

@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 
 from chalicelib import clients
-from chalicelib.auth.principal import Principal
 from chalicelib.config import Settings
 from chalicelib.errors import BadRequest, ValidationFailed
 from chalicelib.observability import indexer, ingest, shipping
 from chalicelib.observability.query import LogQuery, Window, duration_s, parse_instant
 from chalicelib.observability.service import LogService
+from chalicelib.principal import Principal
 
 NOW = datetime.datetime(2030, 1, 1, 12, 0, 0, tzinfo=datetime.UTC)
 ALICE = Principal("alice-id", "alice", ("user",), via="api_key")
@@ -265,13 +265,13 @@ def observability_store(monkeypatch) -> Iterator[Any]:
     moto_serial.apply()
     clients.reset()
     with mock_aws():
+        from chalicelib.dynamo import bind
+        from chalicelib.observability.resources import OBSERVABILITY_TABLE
         from chalicelib.observability.store import ObservabilityItem, ObservabilityStore
-        from chalicelib.resources import TABLES
 
-        prefix = ObservabilityItem.Meta.table_name.removesuffix("-observability")
-        bootstrap.create_table(
-            TABLES["observability"], dataclasses.replace(Settings.from_env(), resource_prefix=prefix)
-        )
+        settings = dataclasses.replace(Settings.from_env(), resource_prefix="unit")
+        bootstrap.create_table(OBSERVABILITY_TABLE, settings)
+        bind(ObservabilityItem, OBSERVABILITY_TABLE, settings)
         yield ObservabilityStore()
     clients.reset()
 

@@ -13,6 +13,7 @@ from chalicelib.events.delivery import consume, envelope_of
 from chalicelib.orders.handlers import event_of
 from chalicelib.orders.provider import SimulatedStripe
 from chalicelib.orders.service import TRANSITIONS, InsufficientStock, amount, cents, decode_cursor, encode_cursor
+from tests.unit.fake_stores import InMemoryCatalog, InMemoryOrders
 
 
 def test_money_is_counted_in_cents_without_float_drift() -> None:
@@ -178,24 +179,8 @@ def test_only_the_messages_that_fail_are_reported() -> None:
 # -- the simulated provider ---------------------------------------------------------------------
 
 
-class Ledger:
-    """The ledger half of OrdersStore, in memory."""
-
-    def __init__(self) -> None:
-        self.charges: dict[str, Any] = {}
-
-    def add_charge(self, item: Any) -> Any:
-        return self.charges.setdefault(item.pk, item)
-
-    def refund_charge(self, provider_key: str, refund_id: str) -> Any:
-        charge = self.charges.get(f"SIMCHARGE#{provider_key}")
-        if charge is not None and charge.status == "succeeded" and charge.refund_id is None:
-            charge.refund_id = refund_id
-        return charge
-
-
 def test_the_simulated_provider_charges_once_per_key_and_declines_test_cards() -> None:
-    provider = SimulatedStripe(Ledger(), clock=lambda: 1.0)  # type: ignore[arg-type]
+    provider = SimulatedStripe(InMemoryOrders(InMemoryCatalog()), clock=lambda: 1.0)
     first = provider.charge(amount_cents=500, currency="usd", payment_method="pm_card_visa", key="k1", description="o")
     again = provider.charge(amount_cents=500, currency="usd", payment_method="pm_card_visa", key="k1", description="o")
     assert first == again and first.status == "succeeded" and first.id.startswith("ch_")

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib import resources
+from chalicelib import declarations, resources  # noqa: F401  (declarations fill the registry)
 from chalicelib.config import Settings
 from chalicelib.resources import EventBusSpec, Key, QueueSpec, SearchIndexSpec, TableSpec, declare
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from chalicelib import schemas
 from chalicelib.documents.mapping import TEXT, properties_of
+from chalicelib.documents.resources import registered_type_index
 from chalicelib.observability import fields
-from chalicelib.resources import SEARCH_INDEXES, registered_type_index
+from chalicelib.resources import SEARCH_INDEXES
 
 
 def _leaves(schema: dict, node: dict | None = None) -> set[str]:

@@ -13,15 +13,33 @@ import pytest
 from chalice.app import DynamoDBRecord
 
 from chalicelib import clients
-from chalicelib.auth.principal import Principal
 from chalicelib.config import Settings, get_settings
 from chalicelib.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
-from chalicelib.tasks.kinds import KINDS, Kind, Permanent, Run
+from chalicelib.principal import Principal
+from chalicelib.tasks.kinds import Collaborators, Kind, Permanent, Run, standard_kinds
 
 ALICE = Principal("alice-id", "alice", ("user",), via="jwt")
 BOB = Principal("bob-id", "bob", ("user",), via="jwt")
 ADMIN = Principal("admin-id", "admin", ("user", "admin"), via="jwt")
 T0 = datetime.datetime(2030, 1, 1, 12, 0, 0, tzinfo=datetime.UTC).timestamp()
+
+
+def elsewhere(*args: Any) -> Any:
+    raise AssertionError("no kind these tests run works with another context")
+
+
+KINDS = standard_kinds(
+    Collaborators(
+        Settings.from_env(),
+        rebuild_index=elsewhere,
+        ingest=elsewhere,
+        purge_logs=elsewhere,
+        log_summary=elsewhere,
+        email_of=elsewhere,
+        task_counts=elsewhere,
+        send_email=elsewhere,
+    )
+)
 
 
 class Clock:
@@ -71,12 +89,13 @@ def store(monkeypatch) -> Iterator[Any]:
     moto_serial.apply()
     clients.reset()
     with mock_aws():
-        from chalicelib.resources import TABLES
+        from chalicelib.dynamo import bind
+        from chalicelib.tasks.resources import TASKS_TABLE
         from chalicelib.tasks.store import TaskItem, TaskStore
 
-        # The table the model was bound to when its module was imported.
-        prefix = TaskItem.Meta.table_name.removesuffix("-tasks")
-        bootstrap.create_table(TABLES["tasks"], dataclasses.replace(Settings.from_env(), resource_prefix=prefix))
+        settings = dataclasses.replace(Settings.from_env(), resource_prefix="unit")
+        bootstrap.create_table(TASKS_TABLE, settings)
+        bind(TaskItem, TASKS_TABLE, settings)
         yield TaskStore()
     clients.reset()
 
@@ -526,16 +545,15 @@ def test_the_time_limit_must_end_before_the_queue_could_deliver_again(monkeypatc
     monkeypatch.setenv("TASKS_TIME_LIMIT_S", "900")
     monkeypatch.setenv("TASKS_RETRY_BACKOFF_S", "2")
     get_settings.cache_clear()
-    container.timing.cache_clear()
     try:
         with pytest.raises(ConfigError, match="TASKS_TIME_LIMIT_S: must be <= 840"):
-            container.timing()
+            container.timing(get_settings())
         monkeypatch.setenv("TASKS_TIME_LIMIT_S", "840")
         get_settings.cache_clear()
-        assert (container.timing().time_limit_s, container.timing().retry_backoff_s) == (840, 2)
+        timing = container.timing(get_settings())
+        assert (timing.time_limit_s, timing.retry_backoff_s) == (840, 2)
     finally:
         get_settings.cache_clear()
-        container.timing.cache_clear()
 
 
 def test_a_task_redispatched_between_the_workers_read_and_its_start_runs_once_under_the_new_dispatch(world, calls):

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# LocalStack READY hook: create every resource declared in chalicelib/resources.py by running the
+# LocalStack READY hook: create every resource the contexts declare (chalicelib/declarations.py) by running the
 # project's own bootstrap (python -m devstack.bootstrap), so LocalStack, the embedded local cloud
 # and the CDK stack are built from one declaration and cannot drift.
 #

@@ -9,6 +9,7 @@ from urllib.parse import unquote
 
 import pytest
 
+from chalicelib import clients
 from chalicelib.config import ConfigError, Settings
 from tests.e2e.identity import (
     EVENTS_QUEUE,
@@ -23,6 +24,7 @@ from tests.e2e.identity import (
     unverified_claims,
 )
 from tests.support.stack import wait_for
+from tests.unit.fake_stores import InMemoryIdentity
 
 REGISTER = "/api/v1/users/register"
 REFRESH = "/api/v1/auth/token/refresh"
@@ -152,7 +154,7 @@ def test_a_password2_mismatch_is_a_400_problem(api):
 
 
 @pytest.mark.parametrize("memory_kib", ["8", "15", "16"])
-def test_an_argon2_memory_cost_is_refused_at_start_or_hashes(monkeypatch, memory_kib):
+def test_an_argon2_memory_cost_is_refused_at_start_or_hashes(memory_kib):
     """argon2 needs memory >= 8 x parallelism (2 in the container): a smaller ARGON2_MEMORY_KIB must fail
     fast as a ConfigError, not as a 500 on every register and login."""
     from chalicelib.auth import container
@@ -162,9 +164,7 @@ def test_an_argon2_memory_cost_is_refused_at_start_or_hashes(monkeypatch, memory
     except ConfigError as exc:
         assert "ARGON2_MEMORY_KIB" in str(exc)
         return
-    monkeypatch.setattr(container, "get_settings", lambda: settings)
-    monkeypatch.setattr(container, "key_ring", lambda: None)  # not cached with these settings
-    service = container.identity_service.__wrapped__()
+    service = container.build(settings, clients.of(settings), store=InMemoryIdentity()).service
     assert service.passwords.hash("Quartz-correct-horse").startswith("$argon2id$")
 
 

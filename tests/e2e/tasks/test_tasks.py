@@ -13,6 +13,7 @@ import pytest
 import requests
 from opensearchpy import OpenSearch
 
+from chalicelib import declarations  # noqa: F401  (declarations fill the registry)
 from chalicelib.resources import SEARCH_INDEXES
 from tests.e2e.conftest import ADMIN, Api
 from tests.e2e.users import PASSWORD, login

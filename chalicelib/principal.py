@@ -1,9 +1,16 @@
-"""Who is calling: the one object every protected route receives, however the caller proved it."""
+"""Who is calling: the one object every protected route receives, however the caller proved it.
+
+Shared by every context: the identity context (chalicelib/auth) turns a credential into a
+Principal, the route plumbing (chalicelib/http/routing.py) binds it for the request and checks
+it against the route's declaration, and services take it as plain data.
+"""
 
 from __future__ import annotations
 
 import contextvars
 from dataclasses import dataclass
+
+from chalicelib.errors import Forbidden
 
 # What an API key may be allowed to do. JWT callers act with every scope their roles give.
 SCOPES = frozenset(
@@ -49,8 +56,6 @@ class Principal:
         nothing about what that owner holds."""
         if requested and requested != self.user_id:
             if not self.is_admin:
-                from chalicelib.errors import Forbidden
-
                 raise Forbidden("Only administrators may name another owner")
             return requested
         return self.user_id
