@@ -41,7 +41,8 @@ ASSET_CACHE = "public, max-age=31536000, immutable"
 )
 def console_page() -> Response:
     page = bundle().page(base_path(api.current_request.context))
-    return Response(body=page, status_code=200, headers=PAGE_HEADERS)
+    # A copy: the middleware adds this request's headers (X-Request-Id) to the response's dict.
+    return Response(body=page, status_code=200, headers={**PAGE_HEADERS})
 
 
 @api.route(

@@ -84,6 +84,11 @@ def test_page_is_html_revalidated_each_load_with_its_own_csp(client: Any) -> Non
     assert "unsafe" not in CONSOLE_CSP
 
 
+def test_each_load_of_the_page_carries_its_own_request_id(client: Any) -> None:
+    for request_id in ("a" * 32, "b" * 32):
+        assert client.get("/console", headers={"X-Request-Id": request_id}).headers["X-Request-Id"] == request_id
+
+
 def test_api_responses_keep_the_apis_strict_csp(client: Any) -> None:
     assert client.get("/health/live").headers["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
 
