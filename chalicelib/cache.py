@@ -8,15 +8,20 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from chalicelib.jsonlog import get_logger
+
+if TYPE_CHECKING:
+    from redis import Redis
+
+T = TypeVar("T")
 
 log = get_logger("cache")
 
 
 class Cache:
-    def __init__(self, redis_factory: Callable[[], Any], namespace: str, ttl_s: int = 300) -> None:
+    def __init__(self, redis_factory: Callable[[], Redis], namespace: str, ttl_s: int = 300) -> None:
         self._redis = redis_factory
         self.namespace = namespace
         self.ttl_s = ttl_s
@@ -25,7 +30,7 @@ class Cache:
     def key(self, *parts: str) -> str:
         return ":".join((self.namespace, *parts))
 
-    def _call(self, operation: str, fn: Callable[[Any], Any]) -> Any:
+    def _call(self, operation: str, fn: Callable[[Redis], T]) -> T | None:
         from redis.exceptions import RedisError
 
         try:
@@ -42,7 +47,8 @@ class Cache:
         return result
 
     def get(self, key: str) -> bytes | None:
-        return self._call("get", lambda r: r.get(key))
+        # redis-py types every reply as Any; with decode_responses=False (clients.py) GET's is bytes.
+        return cast("bytes | None", self._call("get", lambda r: r.get(key)))
 
     def add(self, key: str, value: bytes) -> None:
         """Set only if absent: a slow reader must not overwrite what a newer one cached."""

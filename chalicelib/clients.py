@@ -9,7 +9,8 @@ cloud or LocalStack.
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from chalicelib.config import Settings, get_settings
 
@@ -19,9 +20,10 @@ if TYPE_CHECKING:
 
 _lock = threading.Lock()
 _clients: dict[str, Any] = {}
+T = TypeVar("T")
 
 
-def _cached(name: str, factory: Any) -> Any:
+def _cached(name: str, factory: Callable[[], T]) -> T:
     client = _clients.get(name)
     if client is None:
         # boto3 sessions are not thread-safe; building clients under one lock keeps the
@@ -31,7 +33,8 @@ def _cached(name: str, factory: Any) -> Any:
             if client is None:
                 client = factory()
                 _clients[name] = client
-    return client
+    # One factory builds what a name keys, so the client has that factory's type.
+    return cast(T, client)
 
 
 def aws(service: str, settings: Settings | None = None) -> Any:

@@ -7,6 +7,7 @@ the first unlucky request.
 
 from __future__ import annotations
 
+import builtins
 import functools
 import json
 import math
@@ -24,6 +25,9 @@ class ConfigError(ValueError):
 
 
 class EnvReader:
+    # The readers are named after the types they return; past `def str`, the annotations name
+    # the builtin through `builtins`, as the class body shadows it.
+
     def __init__(self, environ: Mapping[str, str]) -> None:
         self._env = environ
 
@@ -31,17 +35,17 @@ class EnvReader:
         value = self._env.get(name, "").strip()
         return value or default
 
-    def optional(self, name: str) -> str | None:
+    def optional(self, name: builtins.str) -> builtins.str | None:
         value = self._env.get(name, "").strip()
         return value or None
 
-    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
+    def choice(self, name: builtins.str, default: builtins.str, choices: tuple[builtins.str, ...]) -> builtins.str:
         value = self.str(name, default)
         if value not in choices:
             raise ConfigError(f"{name}: expected one of {', '.join(choices)}, got {value!r}")
         return value
 
-    def int(self, name: str, default: int, minimum: int = 0) -> int:
+    def int(self, name: builtins.str, default: int, minimum: int = 0) -> int:
         raw = self.str(name, str(default))
         try:
             value = int(raw)
@@ -51,7 +55,7 @@ class EnvReader:
             raise ConfigError(f"{name}: must be >= {minimum}, got {value}")
         return value
 
-    def float(self, name: str, default: float, minimum: float = 0.0) -> float:
+    def float(self, name: builtins.str, default: float, minimum: float = 0.0) -> float:
         raw = self.str(name, str(default))
         try:
             value = float(raw)
@@ -63,7 +67,7 @@ class EnvReader:
             raise ConfigError(f"{name}: must be > {minimum}, got {value}")
         return value
 
-    def bool(self, name: str, default: bool) -> bool:
+    def bool(self, name: builtins.str, default: bool) -> bool:
         raw = self.str(name, "true" if default else "false").lower()
         if raw in ("1", "true", "yes", "on"):
             return True
@@ -71,7 +75,9 @@ class EnvReader:
             return False
         raise ConfigError(f"{name}: expected true or false, got {raw!r}")
 
-    def url(self, name: str, default: str | None, schemes: tuple[str, ...]) -> str | None:
+    def url(
+        self, name: builtins.str, default: builtins.str | None, schemes: tuple[builtins.str, ...]
+    ) -> builtins.str | None:
         value = self.optional(name) or default
         if value is None:
             return None
@@ -82,10 +88,10 @@ class EnvReader:
             raise ConfigError(f"{name}: expected a {'/'.join(schemes)} URL, got {value!r}")
         return value.rstrip("/")
 
-    def list(self, name: str, default: str) -> tuple[str, ...]:
+    def list(self, name: builtins.str, default: builtins.str) -> tuple[builtins.str, ...]:
         return tuple(part.strip() for part in self.str(name, default).split(",") if part.strip())
 
-    def oidc_issuers(self, name: str) -> tuple[OidcIssuer, ...]:
+    def oidc_issuers(self, name: builtins.str) -> tuple[OidcIssuer, ...]:
         raw = self.str(name, "[]")
         try:
             entries = json.loads(raw)

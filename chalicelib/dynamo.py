@@ -7,9 +7,9 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections.abc import Callable, Hashable, Iterator, Sequence
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
-from pynamodb.attributes import UnicodeAttribute
+from pynamodb.attributes import MapAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError
 from pynamodb.expressions.condition import Condition
@@ -57,6 +57,15 @@ class KeyedItem(Model):
     Meta = unbound_meta()
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
+
+
+class Entry(MapAttribute[str, Any]):
+    """A map of declared attributes inside an item (an entry of a history), made with keywords."""
+
+    def __init__(self, **attributes: Any) -> None:
+        # Only to give the constructor a signature: PynamoDB's has none, and mypy's
+        # untyped_calls_exclude does not reach a call through super().
+        super().__init__(**attributes)  # type: ignore[no-untyped-call]  # MapAttribute.__init__ is unannotated
 
 
 def transaction_connection(model: type[Model]) -> Connection:
@@ -149,6 +158,12 @@ def get_or_none(model: type[M], hash_key: str, range_key: str | None = None) -> 
         return model.get(hash_key, range_key, consistent_read=True)
     except DoesNotExist:
         return None
+
+
+def strings(values: list[Any]) -> tuple[str, ...]:
+    """The values of a `ListAttribute(of=UnicodeAttribute)`, which PynamoDB types as a list of
+    the attribute class rather than of what it holds."""
+    return tuple(values)
 
 
 def float_or_none(value: float | None) -> float | None:

@@ -24,7 +24,8 @@ def send_email(to: str, subject: str, text: str) -> str:
             "Body": {"Text": {"Data": text, "Charset": "UTF-8"}},
         },
     )
-    return response["MessageId"]
+    message_id: str = response["MessageId"]
+    return message_id
 
 
 def email_key(address: str) -> str:

@@ -72,9 +72,9 @@ def current_principal() -> Principal:
     return principal
 
 
-def bind(principal: Principal | None) -> contextvars.Token:
+def bind(principal: Principal | None) -> contextvars.Token[Principal | None]:
     return _current.set(principal)
 
 
-def unbind(token: contextvars.Token) -> None:
+def unbind(token: contextvars.Token[Principal | None]) -> None:
     _current.reset(token)

@@ -122,7 +122,7 @@ def resolve(host: str, port: int, allow_private: bool) -> list[Address]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise WebhookFailed(f"cannot resolve {host}: {exc.strerror}") from None
-    addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos))
+    addresses = list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos))
     refused = [str(a) for a in addresses if not address_allowed(a, allow_private)]
     if refused or not addresses:
         raise WebhookRefused(f"{host} resolves to an address that is not allowed ({', '.join(refused) or 'none'})")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from chalice import Response
+
 from chalicelib.audit.container import audit
 from chalicelib.errors import BadRequest
 from chalicelib.http.routing import ApiBlueprint, QueryParam, json_response
@@ -24,7 +26,7 @@ api = ApiBlueprint(__name__)
     scope="logs:read",
     tags=("audit",),
 )
-def read_audit_log():
+def read_audit_log() -> Response:
     query = api.current_request.query_params or {}
     raw = query.get("limit", "50")
     if not raw.isdigit():

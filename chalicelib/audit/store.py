@@ -13,7 +13,7 @@ from chalicelib.audit.model import AuditRecord
 from chalicelib.dynamo import condition_failed, unbound_meta
 
 
-class ByDay(GlobalSecondaryIndex):
+class ByDay(GlobalSecondaryIndex["AuditEntry"]):
     class Meta:
         index_name = "by-day"
         projection = AllProjection()

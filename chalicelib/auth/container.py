@@ -61,7 +61,8 @@ def build(
 
     @functools.cache
     def reset_queue_url() -> str:
-        return clients.aws("sqs").get_queue_url(QueueName=queue_name(IDENTITY_MAIL_QUEUE, settings))["QueueUrl"]
+        url: str = clients.aws("sqs").get_queue_url(QueueName=queue_name(IDENTITY_MAIL_QUEUE, settings))["QueueUrl"]
+        return url
 
     def enqueue(email_key: str) -> None:
         clients.aws("sqs").send_message(QueueUrl=reset_queue_url(), MessageBody=json.dumps({"email": email_key}))

@@ -18,7 +18,7 @@ import re
 import unicodedata
 
 from chalicelib.errors import FieldError, ValidationFailed
-from chalicelib.mail import email_key
+from chalicelib.mail import email_key as email_key  # one of the identifier rules, kept in mail
 
 USERNAME = re.compile(r"[A-Za-z0-9_.+-]{3,150}")
 # External identities get usernames of this form (chalicelib/auth/service.py); nobody may

@@ -37,7 +37,7 @@ PROFILE_EMAIL_HELP = (
     request_schema="register",
     responses={201: "The new profile", 409: "The username or email is taken"},
 )
-def register():
+def register() -> Response:
     profile = identity().service.register(route_body(api.current_request))
     return json_response(profile, status=201, headers={"Location": "/api/v1/users/profile"})
 
@@ -53,7 +53,7 @@ def register():
     request_schema="login",
     responses={200: "Tokens", 401: "Wrong username or password", 429: "Too many failed attempts"},
 )
-def login():
+def login() -> Response:
     data = route_body(api.current_request)
     identifier = data.get("username") or data["email"]
     tokens = identity().service.login(identifier, data["password"], client_of(api.current_request))
@@ -71,7 +71,7 @@ def login():
     request_schema="token-refresh",
     responses={200: "New tokens", 401: "The refresh token is invalid, expired, spent or revoked"},
 )
-def refresh():
+def refresh() -> Response:
     return json_response(identity().service.refresh(route_body(api.current_request)["refresh"]), headers=NO_STORE)
 
 
@@ -86,7 +86,7 @@ def refresh():
     responses={204: "Logged out"},
     produces=None,
 )
-def logout():
+def logout() -> Response:
     identity().service.logout(current_principal())
     return Response(body="", status_code=204)
 
@@ -97,7 +97,7 @@ def logout():
     description="The public keys that verify this API's access tokens (RS256, by kid).",
     tags=TAGS,
 )
-def jwks():
+def jwks() -> Response:
     return json_response(identity().service.tokens.jwks(), headers={"Cache-Control": "public, max-age=300"})
 
 
@@ -109,7 +109,7 @@ def jwks():
     auth="user",
     scope="profile:read",
 )
-def profile():
+def profile() -> Response:
     return json_response(identity().service.profile(current_principal()))
 
 
@@ -125,7 +125,7 @@ def profile():
     description=PROFILE_EMAIL_HELP,
     responses={200: "The profile", 403: "An API key tried to change the email", 409: "The email is taken"},
 )
-def replace_profile():
+def replace_profile() -> Response:
     return json_response(identity().service.update_profile(current_principal(), route_body(api.current_request)))
 
 
@@ -142,7 +142,7 @@ def replace_profile():
     description=PROFILE_EMAIL_HELP,
     responses={200: "The profile", 403: "An API key tried to change the email", 409: "The email is taken"},
 )
-def update_profile():
+def update_profile() -> Response:
     return json_response(identity().service.update_profile(current_principal(), route_body(api.current_request)))
 
 
@@ -160,7 +160,7 @@ def update_profile():
     responses={204: "Changed"},
     produces=None,
 )
-def change_password():
+def change_password() -> Response:
     identity().service.change_password(current_principal(), route_body(api.current_request))
     return Response(body="", status_code=204)
 
@@ -177,7 +177,7 @@ def change_password():
     request_schema="password-reset",
     responses={202: "Accepted", 429: "Too many reset requests for this address or from this client"},
 )
-def request_password_reset():
+def request_password_reset() -> Response:
     identity().service.request_password_reset(route_body(api.current_request)["email"], client_of(api.current_request))
     return json_response({"detail": "If the address has an account, a reset link is on its way."}, status=202)
 
@@ -193,7 +193,7 @@ def request_password_reset():
     responses={204: "Password changed"},
     produces=None,
 )
-def confirm_password_reset():
+def confirm_password_reset() -> Response:
     data = route_body(api.current_request)
     identity().service.confirm_password_reset(data["token"], data["new_password"])
     return Response(body="", status_code=204)
@@ -212,7 +212,7 @@ EMAIL_CONFIRM = "/api/v1/users/email/confirm"
     content_types=("application/json", "application/x-www-form-urlencoded"),
     responses={200: "The profile (JSON), or a page for the form", 400: "The link is invalid, replaced or expired"},
 )
-def confirm_email():
+def confirm_email() -> Response:
     request = api.current_request
     if pages.is_form(request):
         try:
@@ -232,7 +232,7 @@ def confirm_email():
     produces="text/html",
     query=(),
 )
-def email_confirm_page():
+def email_confirm_page() -> Response:
     token = (api.current_request.query_params or {}).get("token", "")
     return pages.confirm_form(CONFIRM_TITLE, token, "Use this address for my account")
 
@@ -283,7 +283,7 @@ def _paragraphs(css_class: str, *texts: str) -> str:
     produces="text/html",
     query=(QueryParam("token", {"type": "string"}, "The token of the emailed link"),),
 )
-def password_reset_page():
+def password_reset_page() -> Response:
     return _reset_page((api.current_request.query_params or {}).get("token"))
 
 
@@ -298,7 +298,7 @@ def password_reset_page():
     produces="text/html",
     responses={200: "Link sent, or password changed (an HTML page)", 400: "Refused (an HTML page saying why)"},
 )
-def password_reset_submit():
+def password_reset_submit() -> Response:
     request = api.current_request
     fields = {name: values[-1] for name, values in forms.fields(request.headers, request.raw_body or b"").items()}
     if "token" not in fields:
@@ -330,7 +330,7 @@ def password_reset_submit():
     auth="user",
     api_keys=False,
 )
-def list_api_keys():
+def list_api_keys() -> Response:
     keys = identity().service.api_keys(current_principal())
     return json_response({"items": keys, "count": len(keys), "next": None})
 
@@ -347,7 +347,7 @@ def list_api_keys():
     request_schema="api-key-create",
     responses={201: "The key, with its secret shown once"},
 )
-def create_api_key():
+def create_api_key() -> Response:
     key = identity().service.create_api_key(current_principal(), route_body(api.current_request))
     return json_response(key, status=201, headers={**NO_STORE, "Location": f"/api/v1/api-keys/{key['id']}"})
 
@@ -361,7 +361,7 @@ def create_api_key():
     api_keys=False,
     responses={200: "How many keys were deleted"},
 )
-def delete_all_api_keys():
+def delete_all_api_keys() -> Response:
     return json_response({"deleted": identity().service.delete_all_api_keys(current_principal())})
 
 
@@ -375,7 +375,7 @@ def delete_all_api_keys():
     api_keys=False,
     responses={200: "The key, with its new secret shown once"},
 )
-def regenerate_api_key(key_id: str):
+def regenerate_api_key(key_id: str) -> Response:
     return json_response(identity().service.regenerate_api_key(current_principal(), key_id), headers=NO_STORE)
 
 
@@ -389,6 +389,6 @@ def regenerate_api_key(key_id: str):
     responses={204: "Deleted"},
     produces=None,
 )
-def delete_api_key(key_id: str):
+def delete_api_key(key_id: str) -> Response:
     identity().service.delete_api_key(current_principal(), key_id)
     return Response(body="", status_code=204)

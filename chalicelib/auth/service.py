@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from chalicelib.auth import identifiers
-from chalicelib.auth.model import ApiKey, IdentityStorage, RefreshToken, User
+from chalicelib.auth.model import ApiKey, IdentityStorage, RefreshToken, User, UserValue
 from chalicelib.auth.passwords import Passwords, password_problems
 from chalicelib.auth.revocation import Revocations
 from chalicelib.auth.throttle import Throttle
@@ -162,7 +162,7 @@ class IdentityService:
         new_email = identifiers.email(changes["email"]) if "email" in changes else None
         if new_email is not None and identifiers.email_key(new_email) != identifiers.email_key(user.email):
             user = self._start_email_change(principal, user, new_email, changes.get("current_password"))
-        names = {name: changes[name] for name in ("first_name", "last_name") if name in changes}
+        names: dict[str, UserValue] = {name: changes[name] for name in ("first_name", "last_name") if name in changes}
         if names:
             user = self.store.set_user(user.user_id, names)
         return profile_of(user)

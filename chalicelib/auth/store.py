@@ -32,6 +32,7 @@ from chalicelib.dynamo import (
     float_or_none,
     get_or_none,
     int_or_none,
+    strings,
     transaction,
     unbound_meta,
 )
@@ -89,7 +90,7 @@ class UserItem(IdentityItem):
             first_name=self.first_name,
             last_name=self.last_name,
             password_hash=self.password_hash,
-            roles=tuple(self.roles),
+            roles=strings(self.roles),
             created_at=float(self.created_at),
             updated_at=float(self.updated_at),
             tokens_valid_after=float(self.tokens_valid_after),
@@ -158,7 +159,7 @@ class RefreshItem(IdentityItem):
         )
 
 
-class ByOwner(GlobalSecondaryIndex):
+class ByOwner(GlobalSecondaryIndex["ApiKeyItem"]):
     class Meta:
         index_name = "gsi1"
         projection = AllProjection()
@@ -203,7 +204,7 @@ class ApiKeyItem(IdentityItem):
             name=self.name,
             prefix=self.prefix,
             secret_hash=self.secret_hash,
-            scopes=tuple(self.scopes),
+            scopes=strings(self.scopes),
             created_at=float(self.created_at),
             last_used_at=float_or_none(self.last_used_at),
             expires_at=int_or_none(self.expires_at),
@@ -271,6 +272,8 @@ class IdentityStore:
         holds it) and swap the address, in one transaction conditioned on the link being the
         latest. Outstanding reset links (mailed to the old address) die with it. False when the
         link was replaced or used meanwhile; Conflict when the address was taken."""
+        if user.pending_email is None:
+            raise ValueError(f"user {user.user_id} has no pending email to confirm")
         try:
             with transaction(IdentityItem) as steps:
                 steps.save(

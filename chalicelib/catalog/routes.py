@@ -14,11 +14,11 @@ from chalicelib.catalog.search import MAX_LIMIT, SORTS, SearchParams
 from chalicelib.errors import BadRequest
 from chalicelib.http.etag import not_modified
 from chalicelib.http.requests import parse_json, route_body
-from chalicelib.http.routing import ApiBlueprint, QueryParam, json_response
+from chalicelib.http.routing import ApiBlueprint, QueryParam, TaggedAccess, json_response
 
 api = ApiBlueprint(__name__)
 TAGS = ("catalog",)
-ADMIN = {"auth": "admin", "scope": "catalog:write", "tags": TAGS}
+ADMIN: TaggedAccess = {"auth": "admin", "scope": "catalog:write", "tags": TAGS}
 PRODUCT_ITEM = ("/api/products/{product_id}",)
 FILTERS = (
     QueryParam("category", {"type": "string"}, "Category slug(s), comma-separated"),
@@ -58,7 +58,7 @@ def _product(product: Product, status: int = 200) -> Response:
     aliases=("/api/categories", "/api/v1/products/categories", "/api/products/categories"),
     tags=TAGS,
 )
-def list_categories():
+def list_categories() -> Response:
     categories = catalog().service.categories()
     return json_response({"items": categories, "count": len(categories)})
 
@@ -72,7 +72,7 @@ def list_categories():
     responses={201: "The category", 409: "The slug exists"},
     **ADMIN,
 )
-def create_category():
+def create_category() -> Response:
     category = catalog().service.create_category(route_body(api.current_request))
     return json_response(category, status=201, headers={"Location": f"/api/v1/categories/{category['slug']}"})
 
@@ -86,7 +86,7 @@ def create_category():
     responses={200: "The category"},
     **ADMIN,
 )
-def rename_category(slug):
+def rename_category(slug: str) -> Response:
     return json_response(catalog().service.rename_category(slug, route_body(api.current_request)))
 
 
@@ -100,7 +100,7 @@ def rename_category(slug):
     produces=None,
     **ADMIN,
 )
-def delete_category(slug):
+def delete_category(slug: str) -> Response:
     catalog().service.delete_category(slug)
     return Response(body="", status_code=204)
 
@@ -117,7 +117,7 @@ def delete_category(slug):
     responses={200: "A page of products", 503: "Search is unavailable"},
     tags=TAGS,
 )
-def list_products():
+def list_products() -> Response:
     return json_response(catalog().service.search(_params()))
 
 
@@ -136,7 +136,7 @@ def list_products():
     responses={200: "A page of products", 503: "Search is unavailable"},
     tags=TAGS,
 )
-def search_products():
+def search_products() -> Response:
     params = _params()
     if not params.query:
         raise BadRequest("query (or q) is required")
@@ -151,7 +151,7 @@ def search_products():
     responses={200: "The product", 304: "Not modified"},
     tags=TAGS,
 )
-def get_product(product_id):
+def get_product(product_id: str) -> Response:
     product = catalog().service.product(parse_product_id(product_id))
     return not_modified(api.current_request, product.etag(), {"Cache-Control": "no-cache"}) or _product(product)
 
@@ -166,7 +166,7 @@ def get_product(product_id):
     responses={201: "The product", 409: "The id is taken"},
     **ADMIN,
 )
-def create_product():
+def create_product() -> Response:
     return _product(catalog().service.create_product(route_body(api.current_request)), 201)
 
 
@@ -179,7 +179,7 @@ def create_product():
     responses={200: "The product"},
     **ADMIN,
 )
-def replace_product(product_id):
+def replace_product(product_id: str) -> Response:
     data = route_body(api.current_request)
     return _product(catalog().service.replace_product(parse_product_id(product_id), data))
 
@@ -194,7 +194,7 @@ def replace_product(product_id):
     responses={200: "The product", 409: "The product kept changing; retry"},
     **ADMIN,
 )
-def patch_product(product_id):
+def patch_product(product_id: str) -> Response:
     patch = parse_json(api.current_request.raw_body)
     return _product(catalog().service.patch_product(parse_product_id(product_id), patch))
 
@@ -209,7 +209,7 @@ def patch_product(product_id):
     produces=None,
     **ADMIN,
 )
-def delete_product(product_id):
+def delete_product(product_id: str) -> Response:
     catalog().service.delete_product(parse_product_id(product_id))
     return Response(body="", status_code=204)
 
@@ -225,5 +225,5 @@ def delete_product(product_id):
     responses={200: "The report: received, created, updated, unchanged, indexed, skipped, timings"},
     **ADMIN,
 )
-def ingest():
+def ingest() -> Response:
     return json_response(catalog().service.ingest(route_body(api.current_request)))

@@ -197,7 +197,8 @@ class ProductSearch:
         from opensearchpy.exceptions import NotFoundError, RequestError
 
         try:
-            return self._client().search(index=self.alias, body=body)
+            found: dict[str, Any] = self._client().search(index=self.alias, body=body)
+            return found
         except RequestError as exc:
             raise BadRequest(f"The search was refused: {exc.error}") from None
         except (Unreachable, NotFoundError):

@@ -23,6 +23,7 @@ from typing import Any
 
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
+from pynamodb.expressions.update import Action
 
 from chalicelib.catalog.products import Category, Product, StoredProduct
 from chalicelib.dynamo import KeyedItem, Transaction, condition_failed, unbound_meta
@@ -180,7 +181,7 @@ class CatalogStore:
         """
         now = time.time()
         item = ProductItem(*ProductItem.key(product.id))
-        actions = [
+        actions: list[Action] = [
             ProductItem.product_id.set(product.id),
             ProductItem.body.set(product.body_json()),
             ProductItem.stock.set(product.stock),
@@ -207,7 +208,7 @@ class CatalogStore:
     def update_product(self, product: Product, expected_version: int) -> Product:
         """Write a product read at `expected_version` (a merge computed from it); Conflict if it moved."""
         item = ProductItem(*ProductItem.key(product.id))
-        actions = [
+        actions: list[Action] = [
             ProductItem.body.set(product.body_json()),
             ProductItem.stock.set(product.stock),
             ProductItem.content_hash.set(product.content_hash()),

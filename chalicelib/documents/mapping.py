@@ -27,7 +27,8 @@ _PYTHON_TYPES = {str: "string", bool: "boolean", int: "integer", float: "number"
 def properties_of(schema: dict[str, Any]) -> dict[str, Any]:
     """The `properties` of a mapping for documents valid under `schema` (an object schema)."""
     mapped = _mapping(schema, schema, frozenset())
-    return (mapped or {}).get("properties", {})
+    properties: dict[str, Any] = (mapped or {}).get("properties", {})
+    return properties
 
 
 def _resolve(node: Any, root: dict[str, Any], seen: frozenset[str]) -> tuple[Any, frozenset[str]]:
@@ -47,8 +48,8 @@ def _resolve(node: Any, root: dict[str, Any], seen: frozenset[str]) -> tuple[Any
 def _json_type(node: dict[str, Any]) -> str | None:
     declared = node.get("type")
     if isinstance(declared, list):
-        kinds = [kind for kind in declared if kind != "null"]
-        declared = kinds[0] if len(kinds) == 1 else None
+        types = [kind for kind in declared if kind != "null"]
+        declared = types[0] if len(types) == 1 else None
     if isinstance(declared, str):
         return declared
     if "const" in node:
@@ -69,7 +70,7 @@ def _mapping(node: Any, root: dict[str, Any], seen: frozenset[str]) -> dict[str,
     if kind == "array":
         return _mapping(node.get("items"), root, seen)
     if kind == "object":
-        properties = node.get("properties") if isinstance(node.get("properties"), dict) else {}
+        properties: dict[str, Any] = node["properties"] if isinstance(node.get("properties"), dict) else {}
         children = {name: _mapping(sub, root, seen) for name, sub in properties.items()}
         return {"properties": {name: child for name, child in children.items() if child is not None}}
     return SCALARS.get(kind) if kind else None

@@ -39,10 +39,10 @@ def _merge_items(target: list[Any], patch: list[dict[str, Any]]) -> list[Any]:
         if _has_object_id(item):
             position.setdefault(item["objectId"], index)
     for item in patch:
-        index = position.get(item["objectId"])
-        if index is None:
+        found = position.get(item["objectId"])
+        if found is None:
             position[item["objectId"]] = len(result)
             result.append(copy.deepcopy(item))
         else:
-            result[index] = merge_by_object_id(result[index], item)
+            result[found] = merge_by_object_id(result[found], item)
     return result

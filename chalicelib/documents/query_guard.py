@@ -163,7 +163,8 @@ class OneOf:
     def __call__(self, value: Any, path: _Path) -> str:
         if value not in self.choices:
             _refuse(path, "must be one of " + ", ".join(map(repr, self.choices)))
-        return value
+        chosen: str = value
+        return chosen
 
 
 _int_between = IntRange
@@ -256,14 +257,14 @@ def _terms(value: Any, path: _Path) -> dict[str, Any]:
     return obj
 
 
-_INNER_HITS = {"size": _int_between(0, MAX_INNER_HITS), "_source": _source_filter, "name": _string}
+_INNER_HITS: dict[str, Check] = {"size": _int_between(0, MAX_INNER_HITS), "_source": _source_filter, "name": _string}
 
 
 def _inner_hits(value: Any, path: _Path) -> dict[str, Any]:
     return _fields(_INNER_HITS, value, path)
 
 
-_BOOL = {
+_BOOL: dict[str, Check] = {
     "must": _queries,
     "should": _queries,
     "filter": _queries,
@@ -271,7 +272,7 @@ _BOOL = {
     "minimum_should_match": _int_or_string,
     "boost": _number,
 }
-_HAS_CHILD = {
+_HAS_CHILD: dict[str, Check] = {
     "type": _string,
     "query": _query,
     "score_mode": OneOf(("none", "avg", "sum", "max", "min")),
@@ -280,8 +281,8 @@ _HAS_CHILD = {
     "inner_hits": _inner_hits,
 }
 # has_parent's scoring switch is `score` (a boolean); it has no score_mode and no child counts.
-_HAS_PARENT = {"parent_type": _string, "query": _query, "score": _boolean, "inner_hits": _inner_hits}
-_PARENT_ID = {"type": _string, "id": _string}
+_HAS_PARENT: dict[str, Check] = {"parent_type": _string, "query": _query, "score": _boolean, "inner_hits": _inner_hits}
+_PARENT_ID: dict[str, Check] = {"type": _string, "id": _string}
 
 CLAUSES: dict[str, Check] = {
     "bool": lambda value, path: _fields(_BOOL, value, path),

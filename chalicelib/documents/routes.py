@@ -15,7 +15,7 @@ from chalicelib.documents.container import documents
 from chalicelib.errors import BadRequest, NotFound
 from chalicelib.http.etag import CACHE_CONTROL, if_match, not_modified
 from chalicelib.http.requests import json_body, parse_json
-from chalicelib.http.routing import ApiBlueprint, QueryParam, json_response
+from chalicelib.http.routing import ApiBlueprint, QueryParam, TaggedAccess, json_response
 from chalicelib.merge_patch import MERGE_PATCH
 from chalicelib.principal import current_principal
 
@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 
 api = ApiBlueprint(__name__)
 TAGS = ("documents",)
-READ = {"auth": "user", "scope": "documents:read", "tags": TAGS}
-WRITE = {"auth": "user", "scope": "documents:write", "tags": TAGS}
+READ: TaggedAccess = {"auth": "user", "scope": "documents:read", "tags": TAGS}
+WRITE: TaggedAccess = {"auth": "user", "scope": "documents:write", "tags": TAGS}
 PATCH_TYPES = ("application/json", MERGE_PATCH)
 OWNER = QueryParam("owner", {"type": "string"}, "Administrators: another owner's documents (default: your own)")
 ITEM_QUERY = (OWNER,)
@@ -129,7 +129,7 @@ PLAN_ITEM = ("/api/plans/{plan_id}",)
 
 
 @api.route("/api/v1/plans", summary="List plans", aliases=("/api/plans",), query=LIST_QUERY, **READ)
-def list_plans():
+def list_plans() -> Response:
     return list_documents("plan")
 
 
@@ -143,7 +143,7 @@ def list_plans():
     responses={201: "The stored plan (ETag, Location)", 409: "A plan with this objectId exists"},
     **WRITE,
 )
-def create_plan():
+def create_plan() -> Response:
     return create_document("plan")
 
 
@@ -155,7 +155,7 @@ def create_plan():
     query=(QueryParam("q", {"type": "string"}, required=True), QueryParam("org", {"type": "string"}), OWNER),
     **READ,
 )
-def search_plans():
+def search_plans() -> Response:
     text = (_query().get("q") or "").strip()
     if not text:
         raise BadRequest("q is required")
@@ -172,7 +172,7 @@ def search_plans():
     responses={200: "The plan", 304: "Not modified"},
     **READ,
 )
-def get_plan(plan_id):
+def get_plan(plan_id: str) -> Response:
     return get_document("plan", plan_id)
 
 
@@ -187,7 +187,7 @@ def get_plan(plan_id):
     responses={200: "The new plan", 412: "Stale ETag", 428: "If-Match missing"},
     **WRITE,
 )
-def replace_plan(plan_id):
+def replace_plan(plan_id: str) -> Response:
     return replace_document("plan", plan_id)
 
 
@@ -203,7 +203,7 @@ def replace_plan(plan_id):
     responses={200: "The merged plan", 412: "Stale ETag", 428: "If-Match missing"},
     **WRITE,
 )
-def patch_plan(plan_id):
+def patch_plan(plan_id: str) -> Response:
     return patch_document("plan", plan_id)
 
 
@@ -218,7 +218,7 @@ def patch_plan(plan_id):
     produces=None,
     **WRITE,
 )
-def delete_plan(plan_id):
+def delete_plan(plan_id: str) -> Response:
     return delete_document("plan", plan_id)
 
 
@@ -228,7 +228,7 @@ SERVICE_ITEM = ("/api/services/{service_id}",)
 
 
 @api.route("/api/v1/services", summary="List services", aliases=("/api/services",), query=LIST_QUERY, **READ)
-def list_services():
+def list_services() -> Response:
     return list_documents("service")
 
 
@@ -241,7 +241,7 @@ def list_services():
     responses={201: "The stored service", 409: "A service with this objectId exists"},
     **WRITE,
 )
-def create_service():
+def create_service() -> Response:
     return create_document("service")
 
 
@@ -262,7 +262,7 @@ def _embedded_service(service_id: str) -> Response:
     responses={200: "The service", 304: "Not modified"},
     **READ,
 )
-def get_service(service_id):
+def get_service(service_id: str) -> Response:
     return get_document("service", service_id, fallback=lambda: _embedded_service(service_id))
 
 
@@ -277,7 +277,7 @@ def get_service(service_id):
     responses={200: "The new service", 412: "Stale ETag", 428: "If-Match missing"},
     **WRITE,
 )
-def replace_service(service_id):
+def replace_service(service_id: str) -> Response:
     return replace_document("service", service_id)
 
 
@@ -292,7 +292,7 @@ def replace_service(service_id):
     responses={200: "The merged service", 412: "Stale ETag", 428: "If-Match missing"},
     **WRITE,
 )
-def patch_service(service_id):
+def patch_service(service_id: str) -> Response:
     return patch_document("service", service_id)
 
 
@@ -306,7 +306,7 @@ def patch_service(service_id):
     produces=None,
     **WRITE,
 )
-def delete_service(service_id):
+def delete_service(service_id: str) -> Response:
     return delete_document("service", service_id)
 
 
@@ -325,18 +325,18 @@ def delete_service(service_id):
     api_keys=False,
     tags=TAGS,
 )
-def register_schema(doc_type):
+def register_schema(doc_type: str) -> Response:
     registered = documents().service.register_type(current_principal(), doc_type, json_body(api.current_request))
     return json_response(registered, status=201, headers={"Location": f"/api/v1/schemas/{doc_type}"})
 
 
 @api.route("/api/v1/schemas/{doc_type}", summary="A document type's schema", **READ)
-def get_schema(doc_type):
+def get_schema(doc_type: str) -> Response:
     return json_response(documents().service.schema_of(doc_type))
 
 
 @api.route("/api/v1/documents/{doc_type}", summary="List documents of a type", query=LIST_QUERY, **READ)
-def list_typed(doc_type):
+def list_typed(doc_type: str) -> Response:
     return list_documents(doc_type)
 
 
@@ -348,7 +348,7 @@ def list_typed(doc_type):
     responses={201: "The stored document", 409: "A document with this objectId exists"},
     **WRITE,
 )
-def create_typed(doc_type):
+def create_typed(doc_type: str) -> Response:
     return create_document(doc_type)
 
 
@@ -359,7 +359,7 @@ def create_typed(doc_type):
     responses={200: "The document", 304: "Not modified"},
     **READ,
 )
-def get_typed(doc_type, doc_id):
+def get_typed(doc_type: str, doc_id: str) -> Response:
     return get_document(doc_type, doc_id)
 
 
@@ -372,7 +372,7 @@ def get_typed(doc_type, doc_id):
     responses={200: "The new document", 412: "Stale ETag", 428: "If-Match missing"},
     **WRITE,
 )
-def replace_typed(doc_type, doc_id):
+def replace_typed(doc_type: str, doc_id: str) -> Response:
     return replace_document(doc_type, doc_id)
 
 
@@ -386,7 +386,7 @@ def replace_typed(doc_type, doc_id):
     responses={200: "The merged document", 412: "Stale ETag", 428: "If-Match missing"},
     **WRITE,
 )
-def patch_typed(doc_type, doc_id):
+def patch_typed(doc_type: str, doc_id: str) -> Response:
     return patch_document(doc_type, doc_id)
 
 
@@ -399,7 +399,7 @@ def patch_typed(doc_type, doc_id):
     produces=None,
     **WRITE,
 )
-def delete_typed(doc_type, doc_id):
+def delete_typed(doc_type: str, doc_id: str) -> Response:
     return delete_document(doc_type, doc_id)
 
 
@@ -419,7 +419,7 @@ def delete_typed(doc_type, doc_id):
     responses={200: "OpenSearch's response (hits.total, hits.hits[], aggregations)"},
     **READ,
 )
-def search_documents():
+def search_documents() -> Response:
     body: Any = json_body(api.current_request)
     owner = current_principal().acting_for(_owner())
     result = documents().search.query(owner, _query().get("type", "plan"), body)

@@ -45,7 +45,8 @@ class DocumentSearch:
         from opensearchpy.exceptions import NotFoundError, RequestError, TransportError
 
         try:
-            return self._client().search(index=index, body=body)
+            found: dict[str, Any] = self._client().search(index=index, body=body)
+            return found
         except NotFoundError:
             raise NotFound("That document type has no search index yet") from None
         except RequestError as exc:

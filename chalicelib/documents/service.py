@@ -9,6 +9,7 @@ the same objectId is, to the caller, a document that does not exist: 404 on read
 
 from __future__ import annotations
 
+import builtins
 import itertools
 import json
 import threading
@@ -233,7 +234,7 @@ class DocumentService:
         return stored
 
     @staticmethod
-    def _expected_etag(if_match: list[str] | None, current: Stored) -> str:
+    def _expected_etag(if_match: builtins.list[str] | None, current: Stored) -> str:
         """The ETag a write is conditional on. `*` means "whatever I just read": the write is still
         conditional, so a version is never assigned twice."""
         if if_match is None:
@@ -250,7 +251,7 @@ class DocumentService:
         doc_type: str,
         doc_id: str,
         document: Any,
-        if_match: list[str] | None,
+        if_match: builtins.list[str] | None,
         owner: str | None = None,
     ) -> Stored:
         if if_match is None:
@@ -267,7 +268,7 @@ class DocumentService:
         doc_id: str,
         patch: Any,
         media_type: str,
-        if_match: list[str] | None,
+        if_match: builtins.list[str] | None,
         owner: str | None = None,
     ) -> Stored:
         if if_match is None:
@@ -295,7 +296,12 @@ class DocumentService:
             self.cache.delete(self._cache_key(current.owner_id, doc_type, current.doc_id))
 
     def delete(
-        self, principal: Principal, doc_type: str, doc_id: str, if_match: list[str] | None, owner: str | None = None
+        self,
+        principal: Principal,
+        doc_type: str,
+        doc_id: str,
+        if_match: builtins.list[str] | None,
+        owner: str | None = None,
     ) -> None:
         current = self._current(principal, doc_type, doc_id, owner)
         expected = None if if_match is None else self._expected_etag(if_match, current)

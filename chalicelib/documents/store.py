@@ -154,7 +154,8 @@ class DocumentStore:
             start = counted.get("LastEvaluatedKey")
             if start is None:
                 return None
-        return start["doc_id"]["S"]
+        # (count is at least 1: `start` is the last page's key here.)
+        return start["doc_id"]["S"] if start is not None else after
 
     def registered_types(self) -> list[str]:
         """The names of the types registered at run time."""

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from typing import Any
+
+from chalice import Response
+
 from chalicelib import __version__
 from chalicelib.config import get_settings
 from chalicelib.health import checks
-from chalicelib.health.service import run_checks
+from chalicelib.health.service import HealthReport, run_checks
 from chalicelib.http.routing import ApiBlueprint, json_response
 
 api = ApiBlueprint(__name__)
@@ -14,7 +18,7 @@ NO_STORE = {"Cache-Control": "no-store"}
 SEED_COMPONENTS = {"database": "dynamodb", "redis": "redis"}
 
 
-def _report():
+def _report() -> HealthReport:
     settings = get_settings()
     return run_checks(
         checks.all_checks(settings),
@@ -24,7 +28,7 @@ def _report():
     )
 
 
-def _body(report) -> dict:
+def _body(report: HealthReport) -> dict[str, Any]:
     body = report.as_dict()
     body["components"] = {name: body["checks"][check]["status"] == "up" for name, check in SEED_COMPONENTS.items()}
     return body
@@ -40,7 +44,7 @@ def _body(report) -> dict:
     aliases=("/api/v1/health",),
     responses={200: "The report (status may be healthy, degraded or unhealthy)"},
 )
-def health():
+def health() -> Response:
     return json_response(_body(_report()), headers=NO_STORE)
 
 
@@ -51,7 +55,7 @@ def health():
     tags=TAGS,
     aliases=("/api/v1/health/live",),
 )
-def live():
+def live() -> Response:
     return json_response({"status": "alive"}, headers=NO_STORE)
 
 
@@ -63,6 +67,6 @@ def live():
     aliases=("/api/v1/health/ready",),
     responses={200: "Ready", 503: "A required component is down"},
 )
-def ready():
+def ready() -> Response:
     report = _report()
     return json_response(_body(report), status=200 if report.ready else 503, headers=NO_STORE)

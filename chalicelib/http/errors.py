@@ -72,7 +72,7 @@ def problem(
     slug: str,
     title: str,
     detail: str,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str | list[str]] | None = None,
     **extra: Any,
 ) -> Response:
     return Response(

@@ -109,7 +109,10 @@ def _multipart(content_type: str, raw: bytes) -> dict[str, list[str]]:
         name = part.get_param("name", header="content-disposition")
         if not name:
             raise BadRequest("Every multipart/form-data part needs a name")
-        payload = part.get_payload(decode=True) or b""
+        # Bytes, or None for a part that is itself multipart.
+        payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes):
+            payload = b""
         try:
             found.setdefault(str(name), []).append(payload.decode(part.get_content_charset() or "utf-8"))
         except (UnicodeDecodeError, LookupError):

@@ -168,7 +168,8 @@ def _embed(schema: dict[str, Any], component: str) -> dict[str, Any]:
     to point inside the component keeps it resolvable by any tool.
     """
     body = {key: value for key, value in schema.items() if key not in ("$schema", "$id")}
-    return _rebase(body, f"#/components/schemas/{component}")
+    embedded: dict[str, Any] = _rebase(body, f"#/components/schemas/{component}")
+    return embedded
 
 
 def _rebase(node: Any, pointer: str) -> Any:

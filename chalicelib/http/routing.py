@@ -15,7 +15,7 @@ import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from chalice import Blueprint, Response
 from chalice.app import ChaliceViewError
@@ -77,6 +77,31 @@ class RouteMeta:
     def __post_init__(self) -> None:
         if self.auth not in ("none", "user", "admin"):
             raise ValueError(f"auth must be none, user or admin, not {self.auth!r}")
+
+
+class Access(TypedDict, total=False):
+    """Who may call a route: the part of a declaration the routes of a context share
+    (`READ: Access = {...}`, passed as `**READ`)."""
+
+    auth: str
+    scope: str | None
+    api_keys: bool
+
+
+class TaggedAccess(Access, total=False):
+    """Access, for a context whose routes all share their tags too."""
+
+    tags: tuple[str, ...]
+
+
+class RouteOptions(TaggedAccess, total=False):
+    """The fields of RouteMeta a route declares: `ApiBlueprint.route`'s keywords."""
+
+    description: str
+    request_schema: str | None
+    responses: dict[int, str]
+    query: tuple[QueryParam, ...]
+    produces: str | None
 
 
 def check_path_parameters(parameters: Mapping[str, str]) -> None:
@@ -184,7 +209,7 @@ class ApiBlueprint:
         summary: str,
         aliases: tuple[str, ...] = (),
         content_types: tuple[str, ...] = DEFAULT_CONTENT_TYPES,
-        **meta: Any,
+        **meta: Unpack[RouteOptions],
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def register(view: Callable[..., Any]) -> Callable[..., Any]:
             with_forms = takes_forms(content_types, meta.get("request_schema"))

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import functools
 import json
+from importlib.resources.abc import Traversable
 
 from chalice import Response
 from swagger_ui_bundle import swagger_ui_path
@@ -110,6 +111,7 @@ def docs() -> Response:
     responses={200: "The asset"},
 )
 def docs_asset(asset: str) -> Response:
+    body: str | bytes
     if asset == INIT_SCRIPT:
         body, content_type = INIT_JS, JS
     elif asset in BUNDLED_ASSETS:
@@ -129,6 +131,6 @@ def _openapi_json(base_path: str) -> str:
 
 @functools.cache
 def _bundled(name: str) -> str | bytes:
-    path = swagger_ui_path / name
+    path: Traversable = swagger_ui_path / name
     # Chalice base64-encodes bytes for binary media types and needs text for the rest.
     return path.read_text(encoding="utf-8") if BUNDLED_ASSETS[name].startswith("text/") else path.read_bytes()

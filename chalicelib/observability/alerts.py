@@ -19,6 +19,7 @@ confirmation mails included), and an owner keeps at most `max_rules` rules.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import datetime
 import hashlib
@@ -295,7 +296,7 @@ class AlertService:
         )
         return recipient_view(item)
 
-    def recipients(self, principal: Principal) -> list[dict[str, Any]]:
+    def recipients(self, principal: Principal) -> builtins.list[dict[str, Any]]:
         return [recipient_view(item) for item in self.store.recipients(principal.user_id)]
 
     def delete_recipient(self, principal: Principal, recipient_id: str) -> None:

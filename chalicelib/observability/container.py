@@ -70,7 +70,8 @@ def build(
 
     @functools.cache
     def logs_queue_url() -> str:
-        return clients.aws("sqs").get_queue_url(QueueName=queue_name(LOGS_KEY, settings))["QueueUrl"]
+        url: str = clients.aws("sqs").get_queue_url(QueueName=queue_name(LOGS_KEY, settings))["QueueUrl"]
+        return url
 
     def enqueue_logs(body: str) -> None:
         clients.aws("sqs").send_message(QueueUrl=logs_queue_url(), MessageBody=body)

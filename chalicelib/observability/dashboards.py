@@ -41,7 +41,8 @@ class Page:
 
 def paged(items: Any, limit: int, cursor_of: Callable[[Any], str], view: Callable[[Any], dict[str, Any]]) -> Page:
     """The first `limit` of an iterator asked for limit + 1, and the cursor to the rest."""
-    taken, more = [], False
+    taken: list[Any] = []
+    more = False
     for item in items:
         if len(taken) == limit:
             more = True

@@ -52,7 +52,7 @@ def plan(alias: str, messages: list[tuple[str, str]]) -> Planned:
         try:
             batch = json.loads(body)
             owner, events = batch["owner"], batch["events"]
-            actions = [
+            actions: list[dict[str, Any]] = [
                 {
                     "_op_type": "index",
                     "_index": daily_index(alias, event["timestamp"]),

@@ -10,7 +10,7 @@ from chalicelib.errors import BadRequest, DomainError
 from chalicelib.http import pages
 from chalicelib.http.etag import json_with_etag
 from chalicelib.http.requests import route_body
-from chalicelib.http.routing import ApiBlueprint, QueryParam, json_response
+from chalicelib.http.routing import Access, ApiBlueprint, QueryParam, json_response
 from chalicelib.observability.container import observability
 from chalicelib.principal import current_principal
 
@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 
 api = ApiBlueprint(__name__)
 LOGS, DASHBOARDS, ALERTS = ("logs",), ("dashboards",), ("alerts",)
-READ = {"auth": "user", "scope": "logs:read"}
-WRITE = {"auth": "user", "scope": "logs:write"}
+READ: Access = {"auth": "user", "scope": "logs:read"}
+WRITE: Access = {"auth": "user", "scope": "logs:write"}
 TIME_HELP = "ISO 8601 with a timezone, epoch milliseconds, or now / now-15m (s, m, h, d, w)"
 PAGING = (
     QueryParam("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}),
@@ -65,7 +65,7 @@ def _page(page: Page) -> Response:
     tags=LOGS,
     **WRITE,
 )
-def ship_logs():
+def ship_logs() -> Response:
     summary = observability().logs.ingest(current_principal(), api.current_request.raw_body)
     return json_response(summary, status=207 if summary["rejected"] else 202)
 
@@ -88,7 +88,7 @@ def ship_logs():
     tags=LOGS,
     **READ,
 )
-def search_logs():
+def search_logs() -> Response:
     return json_response(observability().logs.search(current_principal(), _query()))
 
 
@@ -106,13 +106,13 @@ def search_logs():
     tags=DASHBOARDS,
     **WRITE,
 )
-def create_dashboard():
+def create_dashboard() -> Response:
     created = observability().dashboards.create(current_principal(), route_body(api.current_request))
     return json_response(created, status=201, headers={"Location": f"/api/v1/dashboards/{created['id']}"})
 
 
 @api.route("/api/v1/dashboards", summary="My dashboards", query=PAGING, tags=DASHBOARDS, **READ)
-def list_dashboards():
+def list_dashboards() -> Response:
     return _page(observability().dashboards.list(current_principal(), _limit(), _query().get("cursor")))
 
 
@@ -123,7 +123,7 @@ def list_dashboards():
     tags=DASHBOARDS,
     **READ,
 )
-def get_dashboard(dashboard_id):
+def get_dashboard(dashboard_id: str) -> Response:
     return json_with_etag(api.current_request, observability().dashboards.get(current_principal(), dashboard_id))
 
 
@@ -135,7 +135,7 @@ def get_dashboard(dashboard_id):
     tags=DASHBOARDS,
     **WRITE,
 )
-def replace_dashboard(dashboard_id):
+def replace_dashboard(dashboard_id: str) -> Response:
     body = route_body(api.current_request)
     return json_response(observability().dashboards.replace(current_principal(), dashboard_id, body))
 
@@ -149,7 +149,7 @@ def replace_dashboard(dashboard_id):
     tags=DASHBOARDS,
     **WRITE,
 )
-def delete_dashboard(dashboard_id):
+def delete_dashboard(dashboard_id: str) -> Response:
     observability().dashboards.delete(current_principal(), dashboard_id)
     return Response(body="", status_code=204)
 
@@ -164,7 +164,7 @@ def delete_dashboard(dashboard_id):
     tags=DASHBOARDS,
     **READ,
 )
-def dashboard_data(dashboard_id):
+def dashboard_data(dashboard_id: str) -> Response:
     query = _query()
     return json_response(
         observability().dashboards.data(current_principal(), dashboard_id, query.get("from"), query.get("to"))
@@ -186,13 +186,13 @@ def dashboard_data(dashboard_id):
     tags=ALERTS,
     **WRITE,
 )
-def create_alert():
+def create_alert() -> Response:
     created = observability().alerts.create(current_principal(), route_body(api.current_request))
     return json_response(created, status=201, headers={"Location": f"/api/v1/alerts/{created['id']}"})
 
 
 @api.route("/api/v1/alerts", summary="My alert rules", query=PAGING, tags=ALERTS, **READ)
-def list_alerts():
+def list_alerts() -> Response:
     return _page(observability().alerts.list(current_principal(), _limit(), _query().get("cursor")))
 
 
@@ -207,13 +207,13 @@ def list_alerts():
     tags=ALERTS,
     **WRITE,
 )
-def add_alert_recipient():
+def add_alert_recipient() -> Response:
     body = route_body(api.current_request)
     return json_response(observability().alerts.add_recipient(current_principal(), body["email"]), status=202)
 
 
 @api.route("/api/v1/alerts/recipients", summary="My alert recipients", tags=ALERTS, **READ)
-def list_alert_recipients():
+def list_alert_recipients() -> Response:
     items = observability().alerts.recipients(current_principal())
     return json_response({"items": items, "count": len(items), "next": None})
 
@@ -228,7 +228,7 @@ def list_alert_recipients():
     tags=ALERTS,
     **WRITE,
 )
-def delete_alert_recipient(recipient_id):
+def delete_alert_recipient(recipient_id: str) -> Response:
     observability().alerts.delete_recipient(current_principal(), recipient_id)
     return Response(body="", status_code=204)
 
@@ -245,7 +245,7 @@ RECIPIENT_TITLE = "Receive alerts at this address"
     query=(),
     tags=ALERTS,
 )
-def recipient_confirm_page():
+def recipient_confirm_page() -> Response:
     token = (api.current_request.query_params or {}).get("token", "")
     return pages.confirm_form(RECIPIENT_TITLE, token, "Yes, send me these alerts")
 
@@ -259,7 +259,7 @@ def recipient_confirm_page():
     responses={200: "The recipient, verified", 400: "The link is invalid, used or expired"},
     tags=ALERTS,
 )
-def confirm_alert_recipient():
+def confirm_alert_recipient() -> Response:
     request = api.current_request
     if pages.is_form(request):
         try:
@@ -278,7 +278,7 @@ def confirm_alert_recipient():
     tags=ALERTS,
     **READ,
 )
-def get_alert(alert_id):
+def get_alert(alert_id: str) -> Response:
     return json_with_etag(api.current_request, observability().alerts.get(current_principal(), alert_id))
 
 
@@ -292,7 +292,7 @@ def get_alert(alert_id):
     tags=ALERTS,
     **WRITE,
 )
-def replace_alert(alert_id):
+def replace_alert(alert_id: str) -> Response:
     body = route_body(api.current_request)
     return json_response(observability().alerts.replace(current_principal(), alert_id, body))
 
@@ -307,7 +307,7 @@ def replace_alert(alert_id):
     tags=ALERTS,
     **WRITE,
 )
-def delete_alert(alert_id):
+def delete_alert(alert_id: str) -> Response:
     observability().alerts.delete(current_principal(), alert_id)
     return Response(body="", status_code=204)
 
@@ -321,5 +321,5 @@ def delete_alert(alert_id):
     tags=ALERTS,
     **READ,
 )
-def alert_events(alert_id):
+def alert_events(alert_id: str) -> Response:
     return _page(observability().alerts.events(current_principal(), alert_id, _limit(), _query().get("cursor")))

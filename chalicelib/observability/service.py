@@ -42,7 +42,9 @@ def utcnow() -> datetime.datetime:
 
 def pack(owner: str, events: list[dict[str, Any]]) -> list[str]:
     """Queue message bodies {"owner", "events"} holding every event, each under the budget."""
-    bodies, current, size = [], [], 0
+    bodies: list[list[str]] = []
+    current: list[str] = []
+    size = 0
     for event in events:
         text = json.dumps(event, separators=(",", ":"), ensure_ascii=False)
         if current and size + len(text.encode()) > MESSAGE_BUDGET:
@@ -184,7 +186,10 @@ class LogService:
         from opensearchpy.exceptions import RequestError
 
         try:
-            return self._client().search(index=self.alias, body=body, ignore_unavailable=True, allow_no_indices=True)
+            found: dict[str, Any] = self._client().search(
+                index=self.alias, body=body, ignore_unavailable=True, allow_no_indices=True
+            )
+            return found
         except RequestError as exc:
             raise BadRequest(f"OpenSearch refused the query: {exc.error}") from None
         except Unreachable:

@@ -16,11 +16,12 @@ import dataclasses
 from collections.abc import Iterator
 from typing import TypeVar
 
-from pynamodb.attributes import BooleanAttribute, ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, ListAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from chalicelib.dynamo import (
+    Entry,
     KeyedItem,
     Refused,
     condition_failed,
@@ -61,7 +62,7 @@ class DashboardItem(ObservabilityItem):
         return Dashboard(self.dashboard_id, self.owner_id, self.body, int(self.created_at), int(self.updated_at))
 
 
-class AllRules(GlobalSecondaryIndex):
+class AllRules(GlobalSecondaryIndex["AlertRuleItem"]):
     class Meta:
         index_name = "gsi1"
         projection = AllProjection()
@@ -109,7 +110,7 @@ class AlertRuleItem(ObservabilityItem):
         )
 
 
-class NotificationEntry(MapAttribute):
+class NotificationEntry(Entry):
     transition = UnicodeAttribute()
     channel = UnicodeAttribute()
     ok = BooleanAttribute()
@@ -185,7 +186,8 @@ class RecipientItem(ObservabilityItem):
 
 
 class MailCountItem(ObservabilityItem):
-    count = NumberAttribute(default=0)
+    # `count` in the table; the attribute of the class must not hide PynamoDB's Model.count().
+    tally = NumberAttribute(default=0, attr_name="count")
     expires_at = NumberAttribute()
 
     @staticmethod
@@ -349,8 +351,8 @@ class ObservabilityStore:
         item = MailCountItem(*MailCountItem.key(address_hash, hour))
         try:
             item.update(
-                actions=[MailCountItem.count.add(1), MailCountItem.expires_at.set((hour + 2) * 3600)],
-                condition=MailCountItem.count.does_not_exist() | (MailCountItem.count < cap),
+                actions=[MailCountItem.tally.add(1), MailCountItem.expires_at.set((hour + 2) * 3600)],
+                condition=MailCountItem.tally.does_not_exist() | (MailCountItem.tally < cap),
             )
         except UpdateError as exc:
             if condition_failed(exc):

@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalice import Response
 
 from chalicelib.errors import BadRequest
 from chalicelib.http import errors
 from chalicelib.http.etag import json_with_etag
 from chalicelib.http.requests import route_body
-from chalicelib.http.routing import ApiBlueprint, QueryParam, json_response
+from chalicelib.http.routing import Access, ApiBlueprint, QueryParam, json_response
 from chalicelib.orders.container import orders
 from chalicelib.orders.errors import PaymentDeclined
 from chalicelib.principal import current_principal
@@ -18,8 +20,8 @@ api = ApiBlueprint(__name__)
 CART = ("cart",)
 ORDERS = ("orders",)
 PAYMENTS = ("payments",)
-READ = {"auth": "user", "scope": "orders:read"}
-WRITE = {"auth": "user", "scope": "orders:write"}
+READ: Access = {"auth": "user", "scope": "orders:read"}
+WRITE: Access = {"auth": "user", "scope": "orders:write"}
 CART_ITEM = ("/api/cart/items/{product_id}",)
 
 
@@ -29,7 +31,7 @@ def _product_id(raw: str) -> int:
     return int(raw)
 
 
-def _cart(view: dict, cached: bool | None = None) -> Response:
+def _cart(view: dict[str, Any], cached: bool | None = None) -> Response:
     headers = {"Cache-Control": "no-store"}
     if cached is not None:
         headers["X-Cache"] = "HIT" if cached else "MISS"
@@ -48,7 +50,7 @@ def _cart(view: dict, cached: bool | None = None) -> Response:
     tags=CART,
     **READ,
 )
-def view_cart():
+def view_cart() -> Response:
     view, cached = orders().carts.view(current_principal().user_id)
     return _cart(view, cached)
 
@@ -64,7 +66,7 @@ def view_cart():
     tags=CART,
     **WRITE,
 )
-def add_to_cart():
+def add_to_cart() -> Response:
     data = route_body(api.current_request)
     view = orders().carts.add(current_principal().user_id, data["product_id"], data.get("quantity", 1))
     return _cart(view)
@@ -80,7 +82,7 @@ def add_to_cart():
     tags=CART,
     **WRITE,
 )
-def set_cart_quantity(product_id):
+def set_cart_quantity(product_id: str) -> Response:
     data = route_body(api.current_request)
     return _cart(orders().carts.set_quantity(current_principal().user_id, _product_id(product_id), data["quantity"]))
 
@@ -94,7 +96,7 @@ def set_cart_quantity(product_id):
     tags=CART,
     **WRITE,
 )
-def remove_from_cart(product_id):
+def remove_from_cart(product_id: str) -> Response:
     return _cart(orders().carts.remove(current_principal().user_id, _product_id(product_id)))
 
 
@@ -108,7 +110,7 @@ def remove_from_cart(product_id):
     tags=CART,
     **WRITE,
 )
-def clear_cart():
+def clear_cart() -> Response:
     orders().carts.clear(current_principal().user_id)
     return Response(body="", status_code=204)
 
@@ -128,7 +130,7 @@ def clear_cart():
     tags=ORDERS,
     **WRITE,
 )
-def place_order():
+def place_order() -> Response:
     order = orders().orders.place(current_principal())
     return json_response(order, status=201, headers={"Location": f"/api/v1/orders/{order['id']}"})
 
@@ -145,7 +147,7 @@ def place_order():
     tags=ORDERS,
     **READ,
 )
-def list_orders():
+def list_orders() -> Response:
     query = api.current_request.query_params or {}
     raw = query.get("limit", "20")
     if not raw.isdigit():
@@ -162,7 +164,7 @@ def list_orders():
     tags=ORDERS,
     **READ,
 )
-def get_order(order_id):
+def get_order(order_id: str) -> Response:
     return json_with_etag(api.current_request, orders().orders.get(current_principal(), order_id))
 
 
@@ -176,7 +178,7 @@ def get_order(order_id):
     tags=ORDERS,
     **WRITE,
 )
-def cancel_order(order_id):
+def cancel_order(order_id: str) -> Response:
     return json_response(orders().orders.cancel(current_principal(), order_id))
 
 
@@ -193,7 +195,7 @@ def cancel_order(order_id):
     scope="orders:write",
     tags=ORDERS,
 )
-def set_order_status(order_id):
+def set_order_status(order_id: str) -> Response:
     data = route_body(api.current_request)
     return json_response(orders().orders.set_status(current_principal(), order_id, data["status"]))
 
@@ -220,7 +222,7 @@ def set_order_status(order_id):
     tags=PAYMENTS,
     **WRITE,
 )
-def process_payment():
+def process_payment() -> Response:
     request = api.current_request
     data = route_body(request)
     result = orders().payments.process(current_principal(), request.headers.get("idempotency-key"), data)
@@ -237,7 +239,7 @@ def process_payment():
     tags=PAYMENTS,
     **READ,
 )
-def get_payment(payment_id):
+def get_payment(payment_id: str) -> Response:
     return json_response(orders().payments.get(current_principal(), payment_id))
 
 
@@ -253,5 +255,5 @@ def get_payment(payment_id):
     scope="orders:write",
     tags=PAYMENTS,
 )
-def refund_payment(payment_id):
+def refund_payment(payment_id: str) -> Response:
     return json_response(orders().payments.refund(current_principal(), payment_id))

@@ -106,7 +106,8 @@ class CartService:
 
     def render(self, user_id: str, quantities: dict[int, int]) -> dict[str, Any]:
         products = self.catalog.products(quantities)
-        items, total = [], 0
+        items: list[dict[str, Any]] = []
+        total = 0
         for product_id, quantity in quantities.items():
             product = products.get(product_id)
             if product is None:

@@ -28,11 +28,12 @@ import json
 from collections.abc import Hashable
 from typing import Any, Protocol
 
-from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from chalicelib.dynamo import (
+    Entry,
     KeyedItem,
     Refused,
     Transaction,
@@ -93,13 +94,13 @@ class CartItem(OrdersItem):
 # -- orders ---------------------------------------------------------------------------------------
 
 
-class HistoryEntry(MapAttribute):
+class HistoryEntry(Entry):
     status = UnicodeAttribute()
     at = NumberAttribute()
     by = UnicodeAttribute()
 
 
-class ByUser(GlobalSecondaryIndex):
+class ByUser(GlobalSecondaryIndex["OrderItem"]):
     class Meta:
         index_name = "gsi1"
         projection = AllProjection()
@@ -108,7 +109,7 @@ class ByUser(GlobalSecondaryIndex):
     gsi1sk = UnicodeAttribute(range_key=True)
 
 
-class ByPayBy(GlobalSecondaryIndex):
+class ByPayBy(GlobalSecondaryIndex["OrderItem"]):
     """Sparse: only unpaid orders carry `unpaid_key`, so the sweeper reads just those, oldest first."""
 
     class Meta:
@@ -123,7 +124,8 @@ UNPAID = "UNPAID"
 
 
 class UnpaidCountItem(OrdersItem):
-    count = NumberAttribute(default=0)
+    # `count` in the table; the attribute of the class must not hide PynamoDB's Model.count().
+    tally = NumberAttribute(default=0, attr_name="count")
 
     @staticmethod
     def key(user_id: str) -> tuple[str, str]:
@@ -366,8 +368,8 @@ class OrdersStore:
                     self.stock.take(steps, product_id, quantity, refusal=("short", product_id))
                 steps.update(
                     UnpaidCountItem(*UnpaidCountItem.key(order.user_id)),
-                    actions=[UnpaidCountItem.count.add(1)],
-                    condition=UnpaidCountItem.count.does_not_exist() | (UnpaidCountItem.count < max_unpaid),
+                    actions=[UnpaidCountItem.tally.add(1)],
+                    condition=UnpaidCountItem.tally.does_not_exist() | (UnpaidCountItem.tally < max_unpaid),
                     refusal="unpaid",
                 )
                 steps.delete(
@@ -417,7 +419,7 @@ class OrdersStore:
     @staticmethod
     def _no_longer_unpaid(steps: Transaction, user_id: str) -> list[Any]:
         """The unpaid count goes down with the transition; the order leaves the sweeper's index."""
-        steps.update(UnpaidCountItem(*UnpaidCountItem.key(user_id)), actions=[UnpaidCountItem.count.add(-1)])
+        steps.update(UnpaidCountItem(*UnpaidCountItem.key(user_id)), actions=[UnpaidCountItem.tally.add(-1)])
         return [OrderItem.unpaid_key.remove()]
 
     def change_status(self, order_id: str, current: str, to: str, by: str, now: float) -> bool:
@@ -483,6 +485,8 @@ class OrdersStore:
         return [item.order() for item in OrderItem.by_pay_by.query(UNPAID, OrderItem.pay_by <= now, limit=limit)]
 
     def _refund_into(self, steps: Transaction, payment: Payment) -> None:
+        if payment.refund_id is None or payment.refunded_at is None:
+            raise ValueError(f"payment {payment.payment_id} carries no refund to record")
         steps.update(
             PaymentItem(*PaymentItem.key(payment.payment_id)),
             actions=[

@@ -27,7 +27,8 @@ SCHEMA_SUFFIX = ".schema.json"
 @functools.cache
 def load(name: str) -> dict[str, Any]:
     text = resources.files(__package__).joinpath(name + SCHEMA_SUFFIX).read_text(encoding="utf-8")
-    return json.loads(text)
+    schema: dict[str, Any] = json.loads(text)
+    return schema
 
 
 def names() -> list[str]:

@@ -41,6 +41,7 @@ def bulk(actions: list[dict[str, Any]], client: Any = None) -> list[dict[str, An
     split at 500 actions, and a batch of 100 plans is 800."""
     from opensearchpy import helpers
 
+    errors: list[dict[str, Any]]
     _, errors = helpers.bulk(
         client or clients.opensearch(),
         actions,

@@ -76,7 +76,8 @@ def build(
 
     @functools.cache
     def queue_url() -> str:
-        return clients.aws("sqs").get_queue_url(QueueName=queue_name(TASKS_QUEUE, settings))["QueueUrl"]
+        url: str = clients.aws("sqs").get_queue_url(QueueName=queue_name(TASKS_QUEUE, settings))["QueueUrl"]
+        return url
 
     def send(message: dict[str, str], delay_s: int) -> None:
         clients.aws("sqs").send_message(QueueUrl=queue_url(), MessageBody=json.dumps(message), DelaySeconds=delay_s)

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from chalice import Response
+
 from chalicelib.errors import BadRequest
 from chalicelib.http.etag import json_with_etag
 from chalicelib.http.requests import route_body
-from chalicelib.http.routing import ApiBlueprint, QueryParam, json_response
+from chalicelib.http.routing import ApiBlueprint, QueryParam, TaggedAccess, json_response
 from chalicelib.principal import current_principal
 from chalicelib.tasks.container import tasks
 
 api = ApiBlueprint(__name__)
 TAGS = ("tasks",)
-READ = {"auth": "user", "scope": "tasks:read", "tags": TAGS}
-WRITE = {"auth": "user", "scope": "tasks:write", "tags": TAGS}
+READ: TaggedAccess = {"auth": "user", "scope": "tasks:read", "tags": TAGS}
+WRITE: TaggedAccess = {"auth": "user", "scope": "tasks:write", "tags": TAGS}
 
 
 def _query() -> dict[str, str]:
@@ -37,7 +39,7 @@ def _limit() -> int:
     responses={201: "The task, pending", 403: "An administrators-only kind"},
     **WRITE,
 )
-def create_task():
+def create_task() -> Response:
     task = tasks().service.create(current_principal(), route_body(api.current_request))
     return json_response(task, status=201, headers={"Location": f"/api/v1/tasks/{task['id']}"})
 
@@ -55,7 +57,7 @@ def create_task():
     ),
     **READ,
 )
-def list_tasks():
+def list_tasks() -> Response:
     page = tasks().service.list(current_principal(), _query().get("status"), _limit(), _query().get("cursor"))
     return json_response({"items": page.items, "count": len(page.items), "next": page.next_cursor})
 
@@ -67,12 +69,12 @@ def list_tasks():
     responses={200: "The task", 304: "Not modified"},
     **READ,
 )
-def get_task(task_id):
+def get_task(task_id: str) -> Response:
     return json_with_etag(api.current_request, tasks().service.get(current_principal(), task_id))
 
 
 @api.route("/api/v1/tasks/{task_id}/status", summary="A task's status", **READ)
-def task_status(task_id):
+def task_status(task_id: str) -> Response:
     return json_response(tasks().service.status(current_principal(), task_id))
 
 
@@ -84,7 +86,7 @@ def task_status(task_id):
     responses={200: "The cancelled task", 409: "The task is running or finished"},
     **WRITE,
 )
-def cancel_task(task_id):
+def cancel_task(task_id: str) -> Response:
     return json_response(tasks().service.cancel(current_principal(), task_id))
 
 
@@ -94,7 +96,7 @@ def cancel_task(task_id):
     description="Each kind with its payload's JSON Schema and whether only administrators may use it.",
     **READ,
 )
-def task_kinds():
+def task_kinds() -> Response:
     kinds = [
         {"kind": k.name, "summary": k.summary, "admin_only": k.admin_only, "payload_schema": k.payload_schema}
         for k in tasks().kinds.values()

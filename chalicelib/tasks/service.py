@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime
+import functools
 import json
 import math
 import random
@@ -325,11 +326,11 @@ class Dispatcher:
         counts = {"dispatched": 0, "redispatched": 0, "expired": 0, "errors": 0}
         jobs: list[tuple[str, Callable[[], bool]]] = []
         for item in self.store.due(PENDING, now + self.timing.horizon_s * 1000):
-            jobs.append(("dispatched", lambda i=item: self.dispatch(i.task_id)))
+            jobs.append(("dispatched", functools.partial(self.dispatch, item.task_id)))
         for item in self.store.due(QUEUED, now - self.timing.stale_s * 1000):
-            jobs.append(("redispatched", lambda i=item: self.dispatch(i.task_id, superseding=i.dispatch_id)))
+            jobs.append(("redispatched", functools.partial(self.dispatch, item.task_id, superseding=item.dispatch_id)))
         for item in self.store.due(RUNNING, now):
-            jobs.append(("expired", lambda i=item: worker.expire(i)))
+            jobs.append(("expired", functools.partial(worker.expire, item)))
         for action, job in jobs:
             try:
                 if job():
@@ -422,7 +423,7 @@ class Worker:
     def backoff_s(self, attempt: int) -> float:
         """Exponential, capped at SQS's longest delay, with jitter so that retries against one
         failing receiver spread out: between half and all of base × 2^(attempt-1)."""
-        ceiling = min(self.timing.retry_backoff_s * 2 ** (attempt - 1), SQS_MAX_DELAY_S)
+        ceiling: float = min(self.timing.retry_backoff_s * 2 ** (attempt - 1), SQS_MAX_DELAY_S)
         return ceiling / 2 + self.jitter() * ceiling / 2
 
     def _failed(self, item: Task, error: str, permanent: bool) -> str:

@@ -14,17 +14,17 @@ import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
-from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from chalicelib.dynamo import condition_failed, get_or_none, int_or_none, unbound_meta
+from chalicelib.dynamo import Entry, condition_failed, get_or_none, int_or_none, unbound_meta
 from chalicelib.tasks.model import CANCELLABLE, CANCELLED, COMPLETED, FAILED, PENDING, QUEUED, RUNNING, Task, Transition
 
 
-class ByDue(GlobalSecondaryIndex):
+class ByDue(GlobalSecondaryIndex["TaskItem"]):
     class Meta:
         index_name = "by-due"
         projection = AllProjection()
@@ -33,7 +33,7 @@ class ByDue(GlobalSecondaryIndex):
     due_at = NumberAttribute(range_key=True)
 
 
-class ByOwner(GlobalSecondaryIndex):
+class ByOwner(GlobalSecondaryIndex["TaskItem"]):
     class Meta:
         index_name = "by-owner"
         projection = AllProjection()
@@ -42,7 +42,7 @@ class ByOwner(GlobalSecondaryIndex):
     created_key = UnicodeAttribute(range_key=True)
 
 
-class TransitionEntry(MapAttribute):
+class TransitionEntry(Entry):
     status = UnicodeAttribute()
     at = NumberAttribute()
 
@@ -135,7 +135,8 @@ class TaskStore:
 
     @staticmethod
     def _dispatched(status: str, dispatch_id: str) -> Condition:
-        return (TaskItem.status == status) & (TaskItem.dispatch_id == dispatch_id)
+        condition: Condition = (TaskItem.status == status) & (TaskItem.dispatch_id == dispatch_id)
+        return condition
 
     def claim(self, task_id: str, dispatch_id: str, at: int, superseding: str | None = None) -> Task | None:
         """pending → queued under a new dispatch; or, with `superseding`, a queued task whose
