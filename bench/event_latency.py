@@ -29,7 +29,7 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def journal_times(journal: Path, kind: str) -> dict[str, float]:
-    found = {}
+    found: dict[str, float] = {}
     for line in journal.read_text(encoding="utf-8").splitlines():
         entry = json.loads(line)
         if entry["kind"] != kind:

@@ -67,6 +67,9 @@ def _time(call: Any, queries: int) -> float:
 
 def measure(sizes: list[int], queries: int) -> list[dict[str, Any]]:
     moto_query.apply()
+    moto_own = moto_query.original
+    if moto_own is None:
+        raise RuntimeError("devstack.moto_query.apply() did not keep moto's own Query")
     rows = []
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
@@ -93,7 +96,7 @@ def measure(sizes: list[int], queries: int) -> list[dict[str, Any]]:
             for label, request in calls.items():
                 query = {"TableName": name, "Limit": 21, **request}
                 seek_ms = _time(lambda q=query: client.query(**q), queries)
-                Table.query, patched = moto_query.original, Table.query
+                Table.query, patched = moto_own, Table.query
                 try:
                     moto_ms = _time(lambda q=query: client.query(**q), max(5, queries // 5))
                 finally:

@@ -78,7 +78,7 @@ def searchable(stack: Stack) -> dict[str, int]:
     """What search finds after the restart: every plan of the owner, every product."""
     base = stack.endpoints["api"]
     owner = login(base, "bencher", PASSWORD)
-    everything = {"query": {"match_all": {}}, "size": 0, "track_total_hits": True}
+    everything: dict[str, Any] = {"query": {"match_all": {}}, "size": 0, "track_total_hits": True}
     plans = requests.post(f"{base}/api/v1/search", json=everything, headers=owner, timeout=60).json()
     found = requests.get(f"{base}/api/v1/products", params={"limit": 1}, timeout=60).json()
     return {"plan_objects": plans["hits"]["total"]["value"], "products": found["total"]}

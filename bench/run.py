@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import requests
 
@@ -171,7 +171,10 @@ def cached_get(stack: Stack, client: Client, n: int) -> Figure:
 
     @bare.route("/cached/{key}")
     def cached(key: str) -> Response:
-        return Response(body=cache.get(key).decode(), status_code=200, headers={"Content-Type": "application/json"})
+        # Set before the run, and read as bytes (the client does not decode).
+        return Response(
+            body=cast(bytes, cache.get(key)).decode(), status_code=200, headers={"Content-Type": "application/json"}
+        )
 
     with TestClient(app) as ours, TestClient(bare) as baseline:
         assert ours.http.get(url, headers=client.headers).status_code == 200
@@ -239,7 +242,7 @@ def search_lag(client: Client, plans: int, poll_s: float) -> list[Figure]:
     lags = []
     for n in range(plans):
         name = f"lagservice{n}"
-        query = {
+        query: dict[str, Any] = {
             "query": {
                 "has_child": {
                     "type": "linkedPlanServices",
@@ -358,6 +361,7 @@ def product_search(client: Client, queries: int) -> list[Figure]:
     direct_url = f"{os.environ['OPENSEARCH_URL']}/{alias}/_search"
     api_url = f"{client.base}/api/v1/products/search"
     timings: dict[str, list[float]] = {"in-process": [], "opensearch-py": [], "local server": [], "HTTP": []}
+    session: requests.Session  # opened below, around the runs
     calls = {
         "in-process": lambda test: test.http.get(path).status_code == 200,
         "opensearch-py": lambda test: opensearch.search(index=alias, body=body) is not None,
@@ -521,7 +525,7 @@ def main() -> None:
         stack.stop()
     figures += journal_cost(args.journal_writes)
     print(table(figures))
-    report = {"machine": machine(), "commit": measured_commit, "figures": [asdict(f) for f in figures]}
+    report: dict[str, Any] = {"machine": machine(), "commit": measured_commit, "figures": [asdict(f) for f in figures]}
     REPORT.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     m = report["machine"]
     described = (

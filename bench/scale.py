@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import functools
 import json
 import shutil
 import tempfile
@@ -321,7 +322,7 @@ def measure_kind(kind_name: str, sizes: list[int], samples: int) -> list[dict[st
         "DEVSTACK_DATA_DIR": str(data),
     }
     stack = start_stack(env)
-    rows = []
+    rows: list[dict[str, Any]] = []
     try:
         api, timer = Api(stack), Timer()
         kind = KINDS[kind_name](api, timer)
@@ -352,11 +353,11 @@ def measure_kind(kind_name: str, sizes: list[int], samples: int) -> list[dict[st
             last_cursor, row["walk"] = walk_all(kind, timer)
             if last_cursor:
                 row["last_cursor_page"] = timer.sample(
-                    "last cursor page", lambda c=last_cursor: kind.page(c, PAGE), samples
+                    "last cursor page", functools.partial(kind.page, last_cursor, PAGE), samples
                 )
             if kind.offsets:
                 deepest = min(size, 10_000) - PAGE
-                figure = timer.sample("offset page", lambda d=deepest: kind.offset_page(d), samples)
+                figure = timer.sample("offset page", functools.partial(kind.offset_page, deepest), samples)
                 row["offset_page"] = {"offset": deepest, **figure}
             row["search"] = timer.sample("search", kind.search, samples)
             row["aggregation"] = timer.sample("aggregation", kind.aggregate, samples)
@@ -377,7 +378,9 @@ def walk_all(kind: Kind, timer: Timer) -> tuple[str | None, dict[str, Any]]:
     started = time.perf_counter()
     slowest, pages, seen, cursor, last = 0.0, 0, 0, "", None
     while True:
-        elapsed, (items, following) = timer.call(f"cursor page {pages}", lambda c=cursor: kind.page(c, WALK_PAGE))
+        elapsed, (items, following) = timer.call(
+            f"cursor page {pages}", functools.partial(kind.page, cursor, WALK_PAGE)
+        )
         slowest = max(slowest, elapsed)
         pages += 1
         seen += len(items)

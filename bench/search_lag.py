@@ -13,6 +13,7 @@ import argparse
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -37,7 +38,7 @@ def measure(plans: int) -> dict[str, float]:
         lags = []
         for n in range(plans):
             document = plan(services=((f"benchservice{n}", n),))
-            query = {
+            query: dict[str, Any] = {
                 "query": {
                     "has_child": {
                         "type": "linkedPlanServices",

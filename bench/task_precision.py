@@ -70,7 +70,7 @@ def measure(tasks: int, sweeper: bool) -> dict[str, Any]:
             response.raise_for_status()
             return response.json()
 
-        created = {"stream": [], "run_now": [], "sweeper": []}
+        created: dict[str, list[Any]] = {"stream": [], "run_now": [], "sweeper": []}
         for n in range(tasks):
             if n % 6 == 5:
                 created["run_now"].append(create(None, f"/now-{n}"))

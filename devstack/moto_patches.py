@@ -39,6 +39,7 @@ an empty partition behind, for good. Such a read now leaves the table as it foun
 from __future__ import annotations
 
 import functools
+import inspect
 import threading
 from typing import Any
 
@@ -100,12 +101,12 @@ def _remember_backend_for_host() -> None:
 def _send_without_counting_the_queue() -> None:
     from moto.sqs.models import Queue, SQSBackend
 
-    every_attribute = Queue.attributes
+    every_attribute = inspect.getattr_static(Queue, "attributes").fget
     sending = threading.local()
 
     def attributes(self: Any) -> dict[str, Any]:
         if not getattr(sending, "active", False):
-            return every_attribute.fget(self)
+            return every_attribute(self)
         # All that sending reads, as the full dict would give it: only FIFO queues have the key.
         if not self.fifo_queue:
             return {}
@@ -121,7 +122,7 @@ def _send_without_counting_the_queue() -> None:
         finally:
             sending.active = False
 
-    Queue.attributes = property(attributes)
+    Queue.attributes = property(attributes)  # type: ignore[assignment]  # a property for a property
     SQSBackend.send_message = send_without_counting
 
 

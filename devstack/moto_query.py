@@ -78,7 +78,7 @@ class _Run:
             del self.refs[at]
 
 
-def _cast(value: Any, wanted_type: str) -> Any:
+def _cast(value: Any, wanted_type: str | None) -> Any:
     if value is None or value.type != wanted_type or wanted_type not in ORDERED_TYPES:
         raise _Unsupported
     return value.cast_value
@@ -312,7 +312,7 @@ def seek(
     if index_name is None:
         partition_value = hash_key
     else:
-        if len(hash_key_conditions or []) != 1 or hash_key_conditions[0][0] != ordering.hash_attr:
+        if not hash_key_conditions or len(hash_key_conditions) != 1 or hash_key_conditions[0][0] != ordering.hash_attr:
             raise _Unsupported
         partition_value = hash_key_conditions[0][1]
     partition = _cast(partition_value, ordering.types[0])

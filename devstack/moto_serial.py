@@ -150,7 +150,7 @@ def apply() -> None:
                     table, hash_value, range_value = named
                     before.append((*named, copy.deepcopy(table.get_item(hash_value, range_value))))
         streams = [(t.stream_shard, len(t.stream_shard.items)) for t in self.tables.values() if t.stream_shard]
-        models.copy = _TableSparingCopy
+        models.copy = _TableSparingCopy  # type: ignore[assignment]  # stands in for the copy module
         try:
             return transact_write_items(self, transact_items)
         except Exception:

@@ -132,6 +132,6 @@ def apply() -> None:
     def read(self: Any, iterator_arn: str, limit: int) -> dict[str, Any]:
         return readers_of(self).read(self, iterator_arn, lambda: get_records(self, iterator_arn, limit))
 
-    DynamoDBStreamsBackend.get_shard_iterator = started
+    DynamoDBStreamsBackend.get_shard_iterator = started  # type: ignore[assignment]  # wraps' result is the function
     DynamoDBStreamsBackend.get_records = read
     _applied = True

@@ -13,7 +13,11 @@ import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
+
+if TYPE_CHECKING:
+    from moto.server import ThreadedMotoServer
 
 HOST = "127.0.0.1"
 
@@ -53,7 +57,7 @@ class MotoService(Service):
 
     port: int = 0
     name: str = "aws"
-    _server: object | None = field(default=None, repr=False)
+    _server: ThreadedMotoServer | None = field(default=None, repr=False)
 
     def start(self) -> None:
         from moto.server import ThreadedMotoServer

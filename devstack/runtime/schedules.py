@@ -42,8 +42,10 @@ class Schedule:
                 raise ValueError(f"{self.expression}: a rate must be at least 1")
             if (value == 1) == unit.endswith("s"):
                 raise ValueError(f"{self.expression}: the unit is singular for 1 and plural otherwise")
-            self._period = datetime.timedelta(seconds=value * _UNIT_SECONDS[unit.rstrip("s")])
-            self._cron = None
+            self._period: datetime.timedelta | None = datetime.timedelta(
+                seconds=value * _UNIT_SECONDS[unit.rstrip("s")]
+            )
+            self._cron: Any = None
         elif self.expression.startswith("cron(") and self.expression.endswith(")"):
             self._period = None
             self._cron = _aws_cron(self.expression[len("cron(") : -1])

@@ -25,6 +25,7 @@ from typing import Any
 
 from devstack import moto_serial
 from devstack.runtime.shapes import wire
+from devstack.state.journal import CorruptState
 from devstack.state.recorder import recorder
 
 CONTROL_ACTIONS = frozenset(
@@ -208,8 +209,10 @@ class Restorer:
         for attributes in record["put"]:
             table.put_item(attributes, overwrite=True)
         for key in record["del"]:
-            hash_value, range_value = _key_of(table, key)
-            table.delete_item(hash_value, range_value)
+            found = _key_of(table, key)
+            if found is None:
+                raise CorruptState(f"a deleted key of table {table.name} lacks its key attributes: {key}")
+            table.delete_item(*found)
 
     def _define(self, backend: Any, definitions: list[dict[str, Any]]) -> None:
         from moto.dynamodb.models.table import GlobalSecondaryIndex

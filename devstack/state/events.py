@@ -70,7 +70,7 @@ class Restorer:
             bus.rules.clear()
             for rule in kept["rules"]:
                 fields = {f: rule[f] for f in RULE_FIELDS}
-                bus.rules[rule["name"]] = Rule(
+                bus.rules[rule["name"]] = Rule(  # type: ignore[abstract]  # not an ABC at run time
                     rule["name"],
                     DEFAULT_ACCOUNT_ID,
                     record["r"],

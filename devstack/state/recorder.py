@@ -82,7 +82,7 @@ def recorded_requests(response_class: Any, recorded: Callable[[str], bool], chan
         recorder.wait()
         return result
 
-    journaled.journaled = True  # type: ignore[attr-defined]
+    journaled.journaled = True  # type: ignore[attr-defined]  # the mark that makes patching twice a no-op
     response_class.call_action = journaled
 
 

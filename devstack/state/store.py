@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from devstack import moto_serial, state
 from devstack.state import dynamodb, events, secretsmanager, ses, sqs
@@ -97,6 +97,17 @@ class Restored:
         }
 
 
+class _Restorer(Protocol):
+    """What replays the records of some kinds (each service's Restorer, and _Kept)."""
+
+    @property
+    def kinds(self) -> tuple[str, ...]: ...
+
+    def apply(self, record: dict[str, Any]) -> None: ...
+
+    def finish(self) -> None: ...
+
+
 class _Kept:
     """Records that are not moto's: schedule timings and the OpenSearch-only data."""
 
@@ -160,8 +171,14 @@ class StateStore:
         restored = self.restored = Restored(snapshot=base or None)
         sqs_restorer = sqs.Restorer(redeliver)
         ddb_restorer, ses_restorer = dynamodb.Restorer(), ses.Restorer()
-        restorers = [ddb_restorer, sqs_restorer, secretsmanager.Restorer(), events.Restorer(), ses_restorer]
-        by_kind = {kind: r for r in [*restorers, _Kept(restored)] for kind in r.kinds}
+        restorers: list[_Restorer] = [
+            ddb_restorer,
+            sqs_restorer,
+            secretsmanager.Restorer(),
+            events.Restorer(),
+            ses_restorer,
+        ]
+        by_kind: dict[str, _Restorer] = {kind: r for r in [*restorers, _Kept(restored)] for kind in r.kinds}
         sources = ([files["snapshot"][base]] if base else []) + [files["journal"][g] for g in sorted(files["journal"])]
         try:
             for source in sources:
