@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt infrastructure/requirements.txt infrastructure/requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: install run reset test lint format unit integration e2e compat browser vendor-uplot bench bench-scale synth invoke infra tick task-precision ingest seed events bootstrap outbox createsuperuser localstack-up localstack-down localstack-bootstrap localstack-test clean
+.PHONY: install run reset test lint typecheck format unit integration e2e compat browser vendor-uplot bench bench-scale synth invoke infra tick task-precision ingest seed events bootstrap outbox createsuperuser localstack-up localstack-down localstack-bootstrap localstack-test clean
 
 $(STAMP): requirements.txt requirements-dev.txt infrastructure/requirements.txt infrastructure/requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,18 +24,24 @@ run: install
 reset: install
 	@$(PY) -m devstack.reset
 
-## make test: lint, format check, import contracts, unit + integration + e2e tests
+## make test: lint, format check, import contracts, type check, unit + integration + e2e tests
 test: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports --no-logo
+	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest
 
-## make lint: ruff, and the import contracts of pyproject.toml (layers, independent contexts, no cycles)
+## make lint: ruff, the import contracts of pyproject.toml (layers, independent contexts, no cycles), mypy
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports --no-logo
+	$(VENV)/bin/mypy
+
+## make typecheck: mypy as pyproject.toml configures it (strict on chalicelib/ and app.py)
+typecheck: install
+	$(VENV)/bin/mypy
 
 format: install
 	$(VENV)/bin/ruff check --fix .
