@@ -85,8 +85,9 @@ def _import_sample(statement: str) -> tuple[float, float]:
 
 
 def cold_start(runs: int) -> list[Figure]:
-    ours = [_import_sample(OUR_IMPORT) for _ in range(runs)]
-    bare = [_import_sample(BARE_IMPORT) for _ in range(runs)]
+    # In turns, so each pair shares the machine's moment.
+    pairs = [(_import_sample(OUR_IMPORT), _import_sample(BARE_IMPORT)) for _ in range(runs)]
+    ours, bare = [o for o, _ in pairs], [b for _, b in pairs]
     return [
         Figure(
             "cold import of app.py vs bare Chalice + boto3",
