@@ -132,6 +132,24 @@ class _SettingsClients:
         return redis(self.settings)
 
 
+class QueueSender:
+    """Sends messages to one SQS queue (its name as chalicelib/resources.py's queue_name gives
+    it). The queue's URL is asked for on the first send and kept: a GetQueueUrl per message
+    would double the calls."""
+
+    def __init__(self, clients: Clients, queue: str) -> None:
+        self._clients = clients
+        self._queue = queue
+        self._url: str | None = None
+
+    def __call__(self, body: str, delay_s: int | None = None) -> None:
+        sqs = self._clients.aws("sqs")
+        if self._url is None:
+            self._url = str(sqs.get_queue_url(QueueName=self._queue)["QueueUrl"])
+        delay = {} if delay_s is None else {"DelaySeconds": delay_s}
+        sqs.send_message(QueueUrl=self._url, MessageBody=body, **delay)
+
+
 def of(settings: Settings) -> Clients:
     """The clients of `settings`: each made on first use and shared by the whole process, like
     the functions above."""

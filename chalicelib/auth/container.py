@@ -3,13 +3,12 @@ keys, throttles and revocation cache, and the queue password resets go through."
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from chalicelib.clients import Clients
+from chalicelib.clients import Clients, QueueSender
 from chalicelib.config import Settings
 from chalicelib.roots import Root
 
@@ -59,13 +58,10 @@ def build(
             lambda: clients.aws("secretsmanager").get_secret_value(SecretId=settings.jwt_keys_secret_id)["SecretString"]
         )
 
-    @functools.cache
-    def reset_queue_url() -> str:
-        url: str = clients.aws("sqs").get_queue_url(QueueName=queue_name(IDENTITY_MAIL_QUEUE, settings))["QueueUrl"]
-        return url
+    send_reset = QueueSender(clients, queue_name(IDENTITY_MAIL_QUEUE, settings))
 
     def enqueue(email_key: str) -> None:
-        clients.aws("sqs").send_message(QueueUrl=reset_queue_url(), MessageBody=json.dumps({"email": email_key}))
+        send_reset(json.dumps({"email": email_key}))
 
     def throttle(name: str, limit: int, window_s: int) -> Throttle:
         return Throttle(clients.redis, name, limit, window_s)

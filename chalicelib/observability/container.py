@@ -7,12 +7,11 @@ themselves), comes in as a port; the application plugs it in (chalicelib/composi
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.clients import Clients
+from chalicelib.clients import Clients, QueueSender
 from chalicelib.config import Settings
 from chalicelib.roots import Root
 
@@ -68,13 +67,7 @@ def build(
     alias = settings.resource_name(LOGS_KEY)
     send = send_email or mail.send_email
 
-    @functools.cache
-    def logs_queue_url() -> str:
-        url: str = clients.aws("sqs").get_queue_url(QueueName=queue_name(LOGS_KEY, settings))["QueueUrl"]
-        return url
-
-    def enqueue_logs(body: str) -> None:
-        clients.aws("sqs").send_message(QueueUrl=logs_queue_url(), MessageBody=body)
+    enqueue_logs = QueueSender(clients, queue_name(LOGS_KEY, settings))
 
     def deliver(channel: dict[str, Any], message: dict[str, Any]) -> None:
         if channel["type"] == "email":

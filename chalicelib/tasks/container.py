@@ -9,13 +9,12 @@ account's address); those parts come in as `Collaborators` from the application
 from __future__ import annotations
 
 import datetime
-import functools
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.clients import Clients
+from chalicelib.clients import Clients, QueueSender
 from chalicelib.config import ConfigError, Settings
 from chalicelib.roots import Root
 
@@ -74,13 +73,10 @@ def build(
         bind(TaskItem, TASKS_TABLE, settings)
         store = TaskStore()
 
-    @functools.cache
-    def queue_url() -> str:
-        url: str = clients.aws("sqs").get_queue_url(QueueName=queue_name(TASKS_QUEUE, settings))["QueueUrl"]
-        return url
+    send_task = QueueSender(clients, queue_name(TASKS_QUEUE, settings))
 
     def send(message: dict[str, str], delay_s: int) -> None:
-        clients.aws("sqs").send_message(QueueUrl=queue_url(), MessageBody=json.dumps(message), DelaySeconds=delay_s)
+        send_task(json.dumps(message), delay_s)
 
     kinds = standard_kinds(
         Collaborators(
