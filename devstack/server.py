@@ -11,6 +11,10 @@
   handshake); one that stalls longer is disconnected instead of holding a thread forever.
 - With a TLS context it serves HTTPS; the app learns the scheme from X-Forwarded-Proto, as
   behind API Gateway (a client's own X-Forwarded-Proto is replaced).
+- A chunked request body (`Transfer-Encoding: chunked`, what a streaming client sends) reaches
+  the app whole, with its Content-Length, as API Gateway hands it to Lambda. Chalice's local
+  server reads only a Content-Length body: it passed an empty body and then read the chunks as
+  the next request, answering it http.server's HTML 400 and dropping the connection.
 """
 
 from __future__ import annotations
@@ -43,6 +47,9 @@ CONTROL_PREFIX = "/_devstack"
 Control = Callable[[str, str], tuple[int, dict[str, Any]]]
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 CONTROL_ERRORS = {404: ("not-found", "Not found"), 409: ("conflict", "Conflict")}
+# API Gateway's own limit on a request payload; a chunked body past it is refused here as there.
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
+_MAX_LINE = 65536
 _PORT = re.compile(r"^(:[0-9]{1,5})?$")
 
 log = logging.getLogger("http")
@@ -79,6 +86,14 @@ class ProblemGateway(LocalGateway):
         return response.to_dict()
 
 
+class _Refused(Exception):
+    """A request the server answers itself, before the app: a malformed or oversized chunked body."""
+
+    def __init__(self, status: int, slug: str, title: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.slug, self.title, self.detail = status, slug, title, detail
+
+
 class RequestHandler(ChaliceRequestHandler):
     # The handler writes headers and body separately; with Nagle's algorithm on, a keep-alive
     # client waits out the peer's delayed ACK (~40 ms) on every response.
@@ -105,7 +120,45 @@ class RequestHandler(ChaliceRequestHandler):
         # What API Gateway tells its backend: the scheme the client used, never the client's claim.
         del self.headers["X-Forwarded-Proto"]
         self.headers["X-Forwarded-Proto"] = self.server.scheme
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            body = self._read_chunks()
+            del self.headers["Transfer-Encoding"], self.headers["Content-Length"]
+            self.headers["Content-Length"] = str(len(body))
+            return dict(self.headers), body or None
         return super()._parse_payload()
+
+    def _read_chunks(self) -> bytes:
+        """The body of a chunked request (RFC 9112 §7.1), its trailer fields read and dropped."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            line = self.rfile.readline(_MAX_LINE + 1)
+            try:
+                length = int(line.split(b";", 1)[0].strip(), 16)
+                if length < 0:
+                    raise ValueError(length)
+            except ValueError:
+                raise _Refused(400, "bad-request", "Bad request", "The chunked body is malformed") from None
+            if length == 0:
+                break
+            size += length
+            if size > MAX_PAYLOAD_BYTES:
+                detail = f"The body is over {MAX_PAYLOAD_BYTES} bytes, API Gateway's limit"
+                raise _Refused(413, "payload-too-large", "Payload too large", detail)
+            chunks.append(self.rfile.read(length))
+            self.rfile.readline(_MAX_LINE + 1)  # the CRLF that ends the chunk
+        while self.rfile.readline(_MAX_LINE + 1) not in (b"\r\n", b"\n", b""):
+            pass
+        return b"".join(chunks)
+
+    def handle_one_request(self) -> None:
+        try:
+            super().handle_one_request()
+        except _Refused as refused:
+            # What is left of the body cannot be told from the next request: answer, then close.
+            self.close_connection = True
+            response = errors.problem(refused.status, refused.slug, refused.title, refused.detail)
+            self._send_decorated(response.status_code, dict(response.headers), response.body)
 
     def _generic_handle(self) -> None:
         if self.path.startswith(CONTROL_PREFIX):

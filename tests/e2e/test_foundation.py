@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import http.client
+import json
+import uuid
+from urllib.parse import urlparse
+
 import pytest
 
+from tests.e2e.users import PASSWORD
 from tests.support.stack import wait_for
 
 # HSTS too, but only over TLS (tests/integration/test_local_server.py): this stack is plain HTTP.
@@ -81,3 +87,28 @@ def test_every_request_is_logged_as_one_json_line(api, stack):
     assert len(lines) == 1
     assert lines[0]["route"] == "/health/live" and lines[0]["status"] == 200
     assert lines[0]["latency_ms"] >= 0
+
+
+def test_a_chunked_body_reaches_the_app_and_the_connection_stays_in_step(stack):
+    # What a streaming client sends (curl -H "Transfer-Encoding: chunked", requests with a generator).
+    api = urlparse(stack.endpoints["api"])
+    name = f"chunked{uuid.uuid4().hex[:8]}"
+    body = json.dumps({"username": name, "email": f"{name}@example.com", "password": PASSWORD}).encode()
+    connection = http.client.HTTPConnection(api.hostname, api.port, timeout=10)
+    try:
+        connection.request(
+            "POST",
+            "/api/v1/users/register/",
+            body=iter([body[:7], body[7:]]),
+            headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+            encode_chunked=True,
+        )
+        registered = connection.getresponse()
+        assert registered.status == 201, registered.read()
+        assert json.loads(registered.read())["username"] == name
+        # The same connection answers the next request, not a 400 for the chunks left unread.
+        connection.request("GET", "/health/live")
+        live = connection.getresponse()
+        assert live.status == 200, live.read()
+    finally:
+        connection.close()

@@ -101,6 +101,28 @@ def test_a_slow_client_within_the_timeout_is_served(plain):
         assert slow.recv(12) == b"HTTP/1.1 200"
 
 
+@pytest.mark.parametrize(
+    ("chunk_line", "status"),
+    [
+        (b"zz", 400),
+        (b"-5", 400),
+        # One byte past API Gateway's 10 MiB: refused from the size line, before the data is read.
+        (f"{10 * 1024 * 1024 + 1:x}".encode(), 413),
+    ],
+)
+def test_a_malformed_or_oversized_chunked_body_is_a_problem(plain, chunk_line, status):
+    with socket.create_connection(address(plain.endpoints["api"]), timeout=10) as client:
+        head = b"POST /anything HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n"
+        client.sendall(head + chunk_line + b"\r\n")
+        answer = b""
+        while chunk := client.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(f"HTTP/1.1 {status}".encode())
+    assert b"application/problem+json" in head
+    assert json.loads(body)["status"] == status
+
+
 @pytest.fixture(scope="module")
 def tls_stack(tmp_path_factory):
     data = tmp_path_factory.mktemp("tls-data")
