@@ -224,14 +224,19 @@ HAS_CHILD = {
 }
 
 
+def nth_plan(n: int) -> dict[str, Any]:
+    """The n-th generated plan: one in a hundred holds the "well baby" service HAS_CHILD finds."""
+    name = "well baby" if n % 100 == 0 else f"service {n % 37}"
+    return plan(services=((name, n % 50), ("Yearly physical", 0)))
+
+
 class Plans(Kind):
     name = "plans"
     offsets = True
 
     def write(self, count: int) -> None:
         def create(n: int) -> None:
-            name = "well baby" if n % 100 == 0 else f"service {n % 37}"
-            document = plan(services=((name, n % 50), ("Yearly physical", 0)))
+            document = nth_plan(n)
             self.timer.call("POST /api/v1/plans", lambda: self.api.post("/api/v1/plans", document, 201))
 
         with ThreadPoolExecutor(WRITERS) as pool:

@@ -5,11 +5,11 @@
 `make bench-scale` times requests through the API; this sends the same bodies straight to
 osmem-server (no API, no DynamoDB, no stream) on indexes bulk-loaded to each size, so the two
 curves can be laid side by side. Catalog: the first page of the listing and the `laptop`
-search, as ProductSearch builds them once totals and facets are cached. Plans (indexed as the
-stream indexer does: one document per object, owner/root fields, ids from chalicelib/documents/
-indexer.py): the has_child search and the `copay` terms aggregation of bench.scale, each raw and
-as chalicelib/documents/isolation.py sends it (filter context, the owner filter, the tiebreak),
-and with the owner filter alone. Prints p50/p95 and writes bench/search_floor.json.
+search, as ProductSearch builds them once totals and facets are cached. Plans (bench.scale's,
+indexed by the stream indexer's own actions, chalicelib/documents/indexer.py): the has_child
+search and the `copay` terms aggregation of bench.scale, each raw, with the owner filter
+alone, and as chalicelib/documents/isolation.py sends it (filter context, the owner filter,
+the tiebreak). Prints p50/p95 and writes bench/search_floor.json.
 """
 
 from __future__ import annotations
@@ -25,8 +25,7 @@ from typing import Any
 
 from bench.event_latency import percentile
 from bench.report import commit, machine
-from bench.scale import HAS_CHILD
-from tests.support.plans import plan
+from bench.scale import HAS_CHILD, nth_plan
 from tests.support.stack import start_stack
 
 RESULT = Path(__file__).with_name("search_floor.json")
@@ -90,22 +89,16 @@ def products(client: Any, sizes: list[int], samples: int) -> list[dict[str, Any]
 
 
 def _plan_actions(alias: str, first: int, last: int) -> list[dict[str, Any]]:
-    from chalicelib.documents.indexer import index_id
-    from chalicelib.documents.tree import JOIN_FIELD, flatten
+    """The stream indexer's own actions for bench.scale's plans, sent to `alias`."""
+    from chalicelib.documents.indexer import record_actions
+    from tests.integration.test_document_indexer import image, record
 
     actions = []
     for n in range(first, last):
-        name = "well baby" if n % 100 == 0 else f"service {n % 37}"
-        document = plan(services=((name, n % 50), ("Yearly physical", 0)))
-        root = document["objectId"]
-        for part in flatten(document):
-            source = {**part.source, "_owner": OWNER, "_root": root, "_updated": n}
-            if part.parent is not None:
-                source[JOIN_FIELD] = {**part.source[JOIN_FIELD], "parent": index_id(OWNER, root, part.parent)}
-            routing = index_id(OWNER, root, root)
-            actions.append(
-                {"_index": alias, "_id": index_id(OWNER, root, part.id), "routing": routing, "_source": source}
-            )
+        document = nth_plan(n)
+        planned = record_actions(record("INSERT", document["objectId"], new=image(document, 1, owner=OWNER)))
+        assert planned is not None
+        actions += [{**action, "_index": alias} for action in planned.actions]
     return actions
 
 
