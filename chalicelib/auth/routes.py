@@ -209,18 +209,16 @@ EMAIL_CONFIRM = "/api/v1/users/email/confirm"
     description="The token from the link mailed to the new address, as JSON or as the confirmation page's form. "
     "The address becomes the account's; reset links sent to the old one stop working.",
     tags=TAGS,
-    content_types=("application/json", "application/x-www-form-urlencoded"),
+    content_types=("application/json", pages.FORM_TYPE),
     responses={200: "The profile (JSON), or a page for the form", 400: "The link is invalid, replaced or expired"},
 )
 def confirm_email() -> Response:
-    request = api.current_request
-    if pages.is_form(request):
-        try:
-            profile = identity().service.confirm_email_change(pages.form_token(request))
-        except DomainError as exc:
-            return pages.outcome(CONFIRM_TITLE, exc.detail, ok=False)
-        return pages.outcome(CONFIRM_TITLE, f"Your account's email is now {profile['email']}.", ok=True)
-    return json_response(identity().service.confirm_email_change(pages.json_token(request)))
+    return pages.confirmation(
+        api.current_request,
+        CONFIRM_TITLE,
+        identity().service.confirm_email_change,
+        lambda profile: f"Your account's email is now {profile['email']}.",
+    )
 
 
 @api.route(

@@ -6,13 +6,16 @@ loads nothing and may post only to itself."""
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from typing import Any
 
 from chalice import Response
 
 from chalicelib import schemas
+from chalicelib.errors import DomainError
 from chalicelib.http import forms
 from chalicelib.http.requests import parse_json
+from chalicelib.http.routing import json_response
 
 PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
 PAGE = """<!DOCTYPE html>
@@ -49,16 +52,30 @@ def outcome(title: str, message: str, ok: bool) -> Response:
     return page(title, f'<p class="{css}">{html.escape(message)}</p>', 200 if ok else 400)
 
 
-def is_form(request: Any) -> bool:
-    return forms.is_form(request.headers)
+def confirmation(
+    request: Any,
+    title: str,
+    confirm: Callable[[str], dict[str, Any]],
+    confirmed: Callable[[dict[str, Any]], str],
+) -> Response:
+    """A confirmation link's POST: the page's form is answered with a page saying what happened
+    (`confirmed` of what `confirm` returned, or why it refused); a client posting the token as
+    JSON gets `confirm`'s answer as JSON, and its refusals as problems."""
+    if forms.is_form(request.headers):
+        try:
+            result = confirm(_form_token(request))
+        except DomainError as exc:
+            return outcome(title, exc.detail, ok=False)
+        return outcome(title, confirmed(result), ok=True)
+    return json_response(confirm(_json_token(request)))
 
 
-def form_token(request: Any) -> str:
+def _form_token(request: Any) -> str:
     """The token a page's form posted back (a form or multipart body)."""
     return (forms.fields(request.headers, request.raw_body or b"").get("token") or [""])[-1]
 
 
-def json_token(request: Any) -> str:
+def _json_token(request: Any) -> str:
     """The token of a confirmation a client posts as JSON instead of the page's form."""
     body = parse_json(request.raw_body)
     schemas.validate("email-confirm", body)

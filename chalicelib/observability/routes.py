@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from chalice import Response
 
-from chalicelib.errors import BadRequest, DomainError
+from chalicelib.errors import BadRequest
 from chalicelib.http import pages
 from chalicelib.http.etag import json_with_etag
 from chalicelib.http.requests import route_body
@@ -260,14 +260,12 @@ def recipient_confirm_page() -> Response:
     tags=ALERTS,
 )
 def confirm_alert_recipient() -> Response:
-    request = api.current_request
-    if pages.is_form(request):
-        try:
-            recipient = observability().alerts.confirm_recipient(pages.form_token(request))
-        except DomainError as exc:
-            return pages.outcome(RECIPIENT_TITLE, exc.detail, ok=False)
-        return pages.outcome(RECIPIENT_TITLE, f"{recipient['email']} will receive this account's alerts.", ok=True)
-    return json_response(observability().alerts.confirm_recipient(pages.json_token(request)))
+    return pages.confirmation(
+        api.current_request,
+        RECIPIENT_TITLE,
+        observability().alerts.confirm_recipient,
+        lambda recipient: f"{recipient['email']} will receive this account's alerts.",
+    )
 
 
 @api.route(
